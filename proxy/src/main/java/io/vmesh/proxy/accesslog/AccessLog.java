@@ -1,0 +1,51 @@
+package io.vmesh.proxy.accesslog;
+
+import io.netty.util.NetUtil;
+import java.net.InetSocketAddress;
+import java.time.Instant;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One line per finished connection, on standard output (the {@code vmesh.access} logger), in
+ * {@code key=value} form. Byte counts are seen from the downstream side, as Envoy's
+ * {@code %BYTES_RECEIVED%} / {@code %BYTES_SENT%}: received from the client, sent to the client.
+ */
+public final class AccessLog {
+
+  private static final Logger LOG = LoggerFactory.getLogger("vmesh.access");
+
+  /** How a connection ended; the words are the access log's {@code result} field. */
+  public enum Result {
+    OK, UPSTREAM_CONNECT_FAILED, LOOP_REFUSED, NO_ORIGINAL_DST
+  }
+
+  /** What is known of one connection when it ends. */
+  public record Entry(Instant start, String listener, InetSocketAddress downstream, InetSocketAddress originalDst,
+                      String cluster, long bytesReceived, long bytesSent, long durationMillis, Result result) {
+  }
+
+  public void log(Entry entry) {
+    LOG.info(format(entry));
+  }
+
+  public static String format(Entry e) {
+    return "[" + e.start() + "]"
+        + " listener=" + e.listener()
+        + " downstream=" + address(e.downstream())
+        + " original_dst=" + address(e.originalDst())
+        + " cluster=" + (e.cluster() == null ? "-" : e.cluster())
+        + " bytes_received=" + e.bytesReceived()
+        + " bytes_sent=" + e.bytesSent()
+        + " duration_ms=" + e.durationMillis()
+        + " result=" + e.result();
+  }
+
+  private static String address(InetSocketAddress a) {
+    if (a == null) {
+      return "-";
+    }
+    String host = a.getAddress() == null ? a.getHostString() : NetUtil.toAddressString(a.getAddress());
+    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
+  }
+}

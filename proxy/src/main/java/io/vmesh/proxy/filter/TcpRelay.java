@@ -1,0 +1,181 @@
+package io.vmesh.proxy.filter;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.util.ReferenceCountUtil;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.internal.net.NetSocketInternal;
+import java.util.function.LongConsumer;
+
+/**
+ * Forwards bytes both ways between a downstream and an upstream socket, as Envoy's {@code tcp_proxy}
+ * does: with backpressure (a side stops reading while the other's write queue is full), and with
+ * TCP half-close carried across (a FIN from one peer becomes a FIN to the other once every byte
+ * before it is written), so protocols that shut down their sending side and then read still work.
+ * Created when the downstream connection is accepted, so nothing it sends (bytes or FIN) is lost
+ * while the upstream is being dialled. Both sockets live on one event loop; every method runs there.
+ */
+public final class TcpRelay {
+
+  private final NetSocketInternal downstream;
+  private final Direction toUpstream;
+  private final LongConsumer onSent;
+  private final Promise<Void> done = Promise.promise();
+  private NetSocketInternal upstream;
+  private Direction toDownstream;
+  private boolean downstreamClosed;
+  private boolean upstreamClosed;
+
+  /**
+   * Takes over an accepted socket: pauses it until {@link #connect} and watches it for FIN and close.
+   *
+   * @param onReceived called with the size of each chunk read from downstream
+   * @param onSent     called with the size of each chunk read from upstream (and so sent downstream)
+   */
+  public TcpRelay(NetSocketInternal downstream, LongConsumer onReceived, LongConsumer onSent) {
+    this.downstream = downstream;
+    this.onSent = onSent;
+    this.toUpstream = new Direction(downstream, onReceived);
+    downstream.closeHandler(v -> {
+      downstreamClosed = true;
+      if (upstream != null) {
+        upstream.close();
+      }
+      checkDone();
+    });
+    downstream.exceptionHandler(t -> downstream.close());
+  }
+
+  /** Starts forwarding to {@code upstream}; the future completes once both sockets are closed. */
+  public Future<Void> connect(NetSocketInternal upstream) {
+    this.upstream = upstream;
+    this.toDownstream = new Direction(upstream, onSent);
+    upstream.closeHandler(v -> {
+      upstreamClosed = true;
+      // the other side first gets what was already queued for it, then is closed
+      downstream.close();
+      checkDone();
+    });
+    upstream.exceptionHandler(t -> upstream.close());
+    if (downstreamClosed) {
+      upstream.close();
+    } else {
+      toUpstream.start(upstream);
+      toDownstream.start(downstream);
+    }
+    return done.future();
+  }
+
+  /** Gives up on the connection before any upstream: closes the downstream socket. */
+  public void abort() {
+    downstream.close();
+  }
+
+  public long bytesReceived() {
+    return toUpstream.bytes;
+  }
+
+  public long bytesSent() {
+    return toDownstream == null ? 0 : toDownstream.bytes;
+  }
+
+  private void checkDone() {
+    if (downstreamClosed && (upstream == null || upstreamClosed)) {
+      done.tryComplete();
+    }
+  }
+
+  private void afterHalfClose() {
+    if (toUpstream.finForwarded && toDownstream.finForwarded) {
+      downstream.close();
+      upstream.close();
+    }
+  }
+
+  /** One direction of the relay: reads from {@code from}, writes to {@code to} once there is one. */
+  private final class Direction {
+    private final NetSocketInternal from;
+    private final LongConsumer onBytes;
+    private NetSocketInternal to;
+    private long bytes;
+    private Future<Void> lastWrite = Future.succeededFuture();
+    private boolean paused = true;
+    private boolean finPending;
+    private boolean finForwarded;
+
+    Direction(NetSocketInternal from, LongConsumer onBytes) {
+      this.from = from;
+      this.onBytes = onBytes;
+      // the peer's FIN must arrive as an event, not as a close, to be forwarded as a FIN
+      from.channelHandlerContext().channel().config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+      // handler first: with a message handler set, pause() stops the connection itself from delivering
+      from.messageHandler(this::onMessage);
+      from.eventHandler(this::onEvent);
+      from.pause();
+    }
+
+    void start(NetSocketInternal to) {
+      this.to = to;
+      to.drainHandler(v -> resume());
+      resume();
+    }
+
+    private void onMessage(Object msg) {
+      if (!(msg instanceof ByteBuf buf)) {
+        ReferenceCountUtil.release(msg);
+        return;
+      }
+      int n = buf.readableBytes();
+      bytes += n;
+      onBytes.accept(n);
+      lastWrite = to.writeMessage(buf);
+      if (!paused && to.writeQueueFull()) {
+        paused = true;
+        from.pause();
+      }
+    }
+
+    private void resume() {
+      if (paused) {
+        paused = false;
+        // resuming delivers, synchronously, every message that was read while paused
+        from.resume();
+        if (!paused && finPending) {
+          forwardFin();
+        }
+      }
+    }
+
+    private void onEvent(Object event) {
+      if (event instanceof ChannelInputShutdownEvent) {
+        // the FIN can overtake bytes still queued while paused: forward it only after them
+        if (paused) {
+          finPending = true;
+        } else {
+          forwardFin();
+        }
+      } else {
+        ReferenceCountUtil.release(event);
+      }
+    }
+
+    private void forwardFin() {
+      finPending = false;
+      lastWrite.onComplete(ar -> {
+        Channel ch = to.channelHandlerContext().channel();
+        if (ar.succeeded() && ch instanceof DuplexChannel duplex && ch.isActive()) {
+          duplex.shutdownOutput().addListener(f -> {
+            finForwarded = true;
+            afterHalfClose();
+          });
+        } else {
+          to.close();
+        }
+      });
+    }
+  }
+}

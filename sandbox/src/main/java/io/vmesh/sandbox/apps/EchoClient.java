@@ -1,0 +1,52 @@
+package io.vmesh.sandbox.apps;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * A sample app: sends a message, half-closes, reads the reply to the end. Exit 0 when the reply is
+ * the message, 1 otherwise.
+ */
+@Command(name = "echo-client", mixinStandardHelpOptions = true, description = "Sample app: a TCP echo client.")
+public final class EchoClient implements Callable<Integer> {
+
+  @Parameters(index = "0", paramLabel = "HOST:PORT", description = "Where to connect.")
+  String target;
+
+  @Option(names = "--message", description = "What to send (default: ${DEFAULT-VALUE}).")
+  String message = "hello from the app";
+
+  @Option(names = "--timeout-ms", description = "Connect and read timeout (default: ${DEFAULT-VALUE}).")
+  int timeoutMillis = 10_000;
+
+  @Override
+  public Integer call() throws IOException {
+    int colon = target.lastIndexOf(':');
+    String host = target.substring(0, colon);
+    int port = Integer.parseInt(target.substring(colon + 1));
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress(host, port), timeoutMillis);
+      s.setSoTimeout(timeoutMillis);
+      System.out.println("local " + s.getLocalSocketAddress() + " -> " + target);
+      ByteArrayOutputStream reply = new ByteArrayOutputStream();
+      try {
+        s.getOutputStream().write(message.getBytes(StandardCharsets.UTF_8));
+        s.shutdownOutput();
+        s.getInputStream().transferTo(reply);
+      } catch (IOException e) {
+        // a reset or a refused peer is an answer too: report it, with whatever arrived before it
+        System.out.println("error: " + e.getMessage());
+      }
+      String text = reply.toString(StandardCharsets.UTF_8);
+      System.out.println("reply: " + text);
+      return text.equals(message) ? 0 : 1;
+    }
+  }
+}

@@ -1,0 +1,67 @@
+package io.vmesh.sandbox.topology;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/** A pod: its own network namespace with one address on the node's bridge. */
+public final class Pod {
+
+  private final Topology topology;
+  private final String name;
+  private final String netns;
+  private final String ip;
+
+  Pod(Topology topology, String name, String netns, String ip) {
+    this.topology = topology;
+    this.name = name;
+    this.netns = netns;
+    this.ip = ip;
+  }
+
+  public String name() {
+    return name;
+  }
+
+  /** The network namespace's name, as {@code ip netns list} shows it. */
+  public String netns() {
+    return netns;
+  }
+
+  public String ip() {
+    return ip;
+  }
+
+  /** Starts a long-running process in the pod; the topology stops it when it closes. */
+  public PodProcess start(String processName, RunAs runAs, List<String> command) {
+    try {
+      Process p = new ProcessBuilder(inPod(runAs, command))
+          .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+          .start();
+      return topology.track(new PodProcess(name + "/" + processName, p));
+    } catch (IOException e) {
+      throw new SandboxException("cannot start " + processName + " in pod " + name + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Runs a command in the pod to completion. */
+  public SystemCommand.Result run(RunAs runAs, Duration timeout, List<String> command) {
+    return SystemCommand.run(inPod(runAs, command), timeout);
+  }
+
+  private List<String> inPod(RunAs runAs, List<String> command) {
+    List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", netns));
+    if (!runAs.isRoot()) {
+      // setpriv execs the command itself: the pid we hold is the program's, and so is its exit code
+      full.addAll(List.of("setpriv", "--reuid=" + runAs.uid(), "--regid=" + runAs.gid(), "--clear-groups"));
+    }
+    full.addAll(command);
+    return full;
+  }
+
+  @Override
+  public String toString() {
+    return name + " (" + ip + ", netns " + netns + ")";
+  }
+}

@@ -1,0 +1,211 @@
+package io.vmesh.sandbox.topology;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A closed network of pods on one machine: a "node" namespace holding a bridge, and one namespace per
+ * pod joined to it by a veth pair. Nothing is ever attached to the machine's own namespace. Every
+ * namespace, link, process and file it makes is removed on {@link #close()}; what a crashed earlier
+ * run left behind (its owner pid is gone) is removed before a new one starts.
+ */
+public final class Topology implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Topology.class);
+  static final String PREFIX = "vmesh-";
+  /** {@code vmesh-<owner pid>-<instance>-<pod>}: the owner pid tells a dead run's leftovers from a live one's. */
+  private static final Pattern OWNED = Pattern.compile("^" + PREFIX + "(\\d+)-\\d+-[a-z0-9-]+$");
+  private static final Pattern OWNED_DIR = Pattern.compile("^" + PREFIX + "(\\d+)-\\d+$");
+  private static final java.util.concurrent.atomic.AtomicInteger INSTANCES = new java.util.concurrent.atomic.AtomicInteger();
+  private static final Pattern POD_NAME = Pattern.compile("^[a-z][a-z0-9-]{0,30}$");
+  /** The pods' subnet: closed, it exists only on the sandbox's bridge. */
+  public static final String SUBNET_PREFIX = "10.88.0.";
+  public static final String GATEWAY = SUBNET_PREFIX + "1";
+
+  private final String owner = ProcessHandle.current().pid() + "-" + INSTANCES.incrementAndGet();
+  private final String nodeNetns = PREFIX + owner + "-node";
+  private final Path workDir = Path.of("/tmp", PREFIX + owner);
+  private final List<Pod> pods = new ArrayList<>();
+  private final List<PodProcess> processes = new ArrayList<>();
+  private final Thread shutdownHook = new Thread(this::close, "vmesh-sandbox-cleanup");
+  private boolean closed;
+
+  private Topology() {
+  }
+
+  /** Cleans what dead runs left, then makes the node namespace and its bridge. */
+  public static Topology create() {
+    removeStale();
+    Topology t = new Topology();
+    Runtime.getRuntime().addShutdownHook(t.shutdownHook);
+    try {
+      SystemCommand.check("ip", "netns", "add", t.nodeNetns);
+      t.ipIn(t.nodeNetns, "link", "set", "lo", "up");
+      t.ipIn(t.nodeNetns, "link", "add", "br0", "type", "bridge");
+      t.ipIn(t.nodeNetns, "addr", "add", GATEWAY + "/24", "dev", "br0");
+      t.ipIn(t.nodeNetns, "link", "set", "br0", "up");
+      Files.createDirectories(t.workDir);
+      Files.setPosixFilePermissions(t.workDir, PosixFilePermissions.fromString("rwxr-xr-x"));
+      return t;
+    } catch (RuntimeException | IOException e) {
+      t.close();
+      throw e instanceof RuntimeException r ? r : new UncheckedIOException((IOException) e);
+    }
+  }
+
+  /** Adds a pod with the next free address on the bridge. */
+  public synchronized Pod addPod(String name) {
+    if (!POD_NAME.matcher(name).matches()) {
+      throw new IllegalArgumentException("pod name must be lower-case letters, digits and '-', starting with a letter: " + name);
+    }
+    int index = pods.size();
+    String netns = PREFIX + owner + "-" + name;
+    String ip = SUBNET_PREFIX + (10 + index);
+    String hostSide = "veth" + index;
+    SystemCommand.check("ip", "netns", "add", netns);
+    Pod pod = new Pod(this, name, netns, ip);
+    pods.add(pod);
+    SystemCommand.check("ip", "link", "add", "eth0", "netns", netns, "type", "veth", "peer", "name", hostSide, "netns", nodeNetns);
+    ipIn(nodeNetns, "link", "set", hostSide, "master", "br0");
+    ipIn(nodeNetns, "link", "set", hostSide, "up");
+    ipIn(netns, "link", "set", "lo", "up");
+    ipIn(netns, "addr", "add", ip + "/24", "dev", "eth0");
+    ipIn(netns, "link", "set", "eth0", "up");
+    ipIn(netns, "route", "add", "default", "via", GATEWAY);
+    return pod;
+  }
+
+  public List<Pod> pods() {
+    return List.copyOf(pods);
+  }
+
+  public String nodeNetns() {
+    return nodeNetns;
+  }
+
+  /** The prefix of every namespace name of this topology. */
+  public String netnsPrefix() {
+    return PREFIX + owner + "-";
+  }
+
+  /** The folder of staged files; removed on close. */
+  public Path workDir() {
+    return workDir;
+  }
+
+  /**
+   * Copies a file (a jar) to a folder every uid can read, since the pods' processes run as other
+   * users and may not reach the checkout (for example under a mode-700 home).
+   */
+  public Path stage(Path file) {
+    try {
+      Path bin = Files.createDirectories(workDir.resolve("bin"));
+      Files.setPosixFilePermissions(bin, PosixFilePermissions.fromString("rwxr-xr-x"));
+      Path target = bin.resolve(file.getFileName());
+      Files.copy(file, target, StandardCopyOption.REPLACE_EXISTING);
+      Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rw-r--r--"));
+      return target;
+    } catch (IOException e) {
+      throw new SandboxException("cannot stage " + file + " in " + workDir + ": " + e.getMessage(), e);
+    }
+  }
+
+  synchronized PodProcess track(PodProcess process) {
+    processes.add(process);
+    return process;
+  }
+
+  /** Stops every process, then removes every namespace (their links go with them) and the work folder. */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    try {
+      Runtime.getRuntime().removeShutdownHook(shutdownHook);
+    } catch (IllegalStateException e) {
+      // already shutting down: this is the hook
+    }
+    for (int i = processes.size() - 1; i >= 0; i--) {
+      processes.get(i).close();
+    }
+    for (Pod pod : pods) {
+      removeNetns(pod.netns());
+    }
+    removeNetns(nodeNetns);
+    deleteTree(workDir);
+  }
+
+  /** Removes namespaces and work folders whose owning process no longer runs. */
+  public static void removeStale() {
+    String list = SystemCommand.check("ip", "netns", "list").stdout();
+    for (String line : list.split("\n")) {
+      String name = line.split(" ")[0].strip();
+      Matcher m = OWNED.matcher(name);
+      if (m.matches() && !isAlive(Long.parseLong(m.group(1)))) {
+        LOG.info("removing network namespace {} left by an earlier run (pid {} is gone)", name, m.group(1));
+        removeNetns(name);
+      }
+    }
+    try (Stream<Path> dirs = Files.list(Path.of("/tmp"))) {
+      dirs.forEach(d -> {
+        Matcher m = OWNED_DIR.matcher(d.getFileName().toString());
+        if (m.matches() && !isAlive(Long.parseLong(m.group(1)))) {
+          deleteTree(d);
+        }
+      });
+    } catch (IOException e) {
+      LOG.warn("cannot list /tmp for stale sandbox folders: {}", e.toString());
+    }
+  }
+
+  private static boolean isAlive(long pid) {
+    return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+  }
+
+  /** Kills whatever still runs in the namespace, then deletes it. */
+  private static void removeNetns(String netns) {
+    SystemCommand.Result pids = SystemCommand.run(List.of("ip", "netns", "pids", netns), java.time.Duration.ofSeconds(10));
+    if (pids.ok()) {
+      for (String pid : pids.stdout().split("\\s+")) {
+        if (!pid.isBlank()) {
+          ProcessHandle.of(Long.parseLong(pid.strip())).ifPresent(ProcessHandle::destroyForcibly);
+        }
+      }
+    }
+    SystemCommand.Result del = SystemCommand.run(List.of("ip", "netns", "del", netns), java.time.Duration.ofSeconds(10));
+    if (!del.ok() && !del.stderr().contains("No such file")) {
+      LOG.warn("could not delete network namespace {}: {}", netns, del.stderr().strip());
+    }
+  }
+
+  private static void deleteTree(Path dir) {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(dir)) {
+      walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      LOG.warn("could not delete {}: {}", dir, e.toString());
+    }
+  }
+
+  private void ipIn(String netns, String... args) {
+    List<String> cmd = new ArrayList<>(List.of("ip", "-n", netns));
+    cmd.addAll(List.of(args));
+    SystemCommand.run(cmd, java.time.Duration.ofSeconds(10)).orThrow();
+  }
+}
