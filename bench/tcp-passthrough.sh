@@ -71,7 +71,7 @@ cp "$PROXY_JAR" "$work/vmesh-proxy.jar"; chmod 644 "$work/vmesh-proxy.jar"
 ip netns exec "$C" java -jar "$work/vmesh-proxy.jar" capture >/dev/null
 start_ns=$(date +%s%N)
 ip netns exec "$C" setpriv --reuid=1337 --regid=1337 --clear-groups \
-  java -XX:+UseSerialGC -Xms16m -Xmx64m -XX:TieredStopAtLevel=1 \
+  java -XX:+UseSerialGC -Xms16m -Xmx64m \
   -jar "$work/vmesh-proxy.jar" run --concurrency 1 >"$work/proxy.out" 2>"$work/proxy.err" &
 pids+=($!)
 VMESH_PID=$!
