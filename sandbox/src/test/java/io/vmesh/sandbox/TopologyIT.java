@@ -35,6 +35,25 @@ class TopologyIT {
   }
 
   @Test
+  void dualStackPodsReachEachOtherOverIpv6AtOnce() {
+    try (Topology t = Topology.create()) {
+      Pod a = t.addDualStackPod("a");
+      Pod b = t.addDualStackPod("b");
+      Path jar = t.stage(Jars.sandbox());
+      assertThat(b.ip6()).isEqualTo(Topology.SUBNET6_PREFIX + "11");
+      PodProcess echo = b.start("echo", RunAs.user(1000), Artifacts.javaJar(jar, "echo-server", "--address", "::", "--port", "7102"));
+      echo.awaitLine(l -> l.contains("listening"), Duration.ofSeconds(30));
+      // no wait for duplicate address detection: the addresses are usable as soon as the pod exists
+      SystemCommand.Result r = a.run(RunAs.user(1000), Duration.ofSeconds(30),
+          Artifacts.javaJar(jar, "echo-client", "[" + b.ip6() + "]:7102", "--message", "over IPv6"));
+      assertThat(r.exitCode()).as(r.stderr()).isZero();
+      assertThat(r.stdout()).endsWith("reply: over IPv6\n");
+      assertThat(echo.awaitLine(l -> l.contains("accepted"), Duration.ofSeconds(10))).contains("fd88:0:0:0:0:0:0:10");
+      assertThat(SystemCommand.check("ip", "-o", "addr").stdout()).doesNotContain(Topology.SUBNET6_PREFIX);
+    }
+  }
+
+  @Test
   void closeRemovesNamespacesProcessesAndFiles() {
     Topology t = Topology.create();
     Pod a = t.addPod("a");

@@ -66,12 +66,16 @@ public final class ValidateCommand implements Callable<Integer> {
       try {
         listener.bind(new InetSocketAddress("127.0.0.1", outboundPort), false, handler);
         listener.bind(new InetSocketAddress("127.0.0.1", inboundPort), false, handler);
-      } catch (RuntimeException e) {
-        err.println("vmesh capture validate: cannot listen on 127.0.0.1:" + outboundPort + " and :" + inboundPort + ": " + e);
+      } catch (Exception e) {
+        err.println("vmesh capture validate: FAILED: cannot listen on 127.0.0.1:" + outboundPort + " and :" + inboundPort + ": " + e);
         err.flush();
         return FAILED;
       }
-      String dial = dial(deadline);
+      String dialFailure = dial(deadline);
+      if (dialFailure != null && !arrived.isDone()) {
+        // a refused or failed dial was never redirected: nothing can arrive any more
+        return failed(err, dialFailure);
+      }
       try {
         long left = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
         InetSocketAddress dst = arrived.get(left, TimeUnit.MILLISECONDS);
@@ -83,7 +87,7 @@ public final class ValidateCommand implements Callable<Integer> {
         }
         return failed(err, "a connection arrived but its original destination was " + dst + ", not " + SENTINEL_HOST + ":" + SENTINEL_PORT);
       } catch (TimeoutException | ExecutionException e) {
-        return failed(err, "no redirected connection arrived within " + timeoutMillis + " ms (" + dial + ")");
+        return failed(err, "no redirected connection arrived within " + timeoutMillis + " ms");
       }
     }
   }
@@ -94,12 +98,12 @@ public final class ValidateCommand implements Callable<Integer> {
     return FAILED;
   }
 
-  /** Dials the sentinel; a refusal means nothing redirected the connection. */
-  private String dial(long deadline) {
+  /** Dials the sentinel; null when it connected, else why not (a refusal means nothing redirected it). */
+  private static String dial(long deadline) {
     int connectTimeout = (int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
     try (Socket s = new Socket()) {
       s.connect(new InetSocketAddress(SENTINEL_HOST, SENTINEL_PORT), connectTimeout);
-      return "the dial to " + SENTINEL_HOST + ":" + SENTINEL_PORT + " connected";
+      return null;
     } catch (IOException e) {
       return "the dial to " + SENTINEL_HOST + ":" + SENTINEL_PORT + " failed: " + e.getMessage();
     }
