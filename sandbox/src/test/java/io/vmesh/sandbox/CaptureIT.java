@@ -230,6 +230,22 @@ class CaptureIT {
   }
 
   @Test
+  void aFailureHalfWayRollsBackWhatWasAlreadyApplied() {
+    Pod pod = topology.addDualStackPod("rollback");
+    // ip6tables still works, but the IPv6 policy route (the very last step) cannot be added
+    rootIn(pod, "sysctl", "-qw", "net.ipv6.conf.lo.disable_ipv6=1");
+    String before = rules(pod);
+
+    SystemCommand.Result r = capture(pod, "--mode", "TPROXY");
+
+    assertThat(r.exitCode()).isEqualTo(1);
+    assertThat(r.stderr()).contains("IPv6 is disabled on nexthop device", "rolled back");
+    assertThat(rules(pod)).isEqualTo(before);
+    assertThat(pod.run(RunAs.ROOT, TIMEOUT, List.of("ip", "-4", "rule", "show")).stdout()).doesNotContain("lookup 133");
+    assertThat(pod.run(RunAs.ROOT, TIMEOUT, List.of("ip", "-6", "rule", "show")).stdout()).doesNotContain("lookup 133");
+  }
+
+  @Test
   void theLegacyBackendIsUsedWhenForcedAndDetectedAfterwards() {
     Pod pod = topology.addPod("legacy");
     assertThat(capture(pod, "--iptables", "legacy").stdout()).contains("IPv4: applied", "iptables legacy");
