@@ -91,13 +91,12 @@ public record CaptureConfig(
 
   /** Parses {@code *}, an empty string (none) or a comma-separated port list given to {@code flag}. */
   public static Selection<Integer> parsePortSelection(String flag, String text) {
-    String t = text.strip();
-    return t.equals("*") ? Selection.everything() : Selection.of(parsePorts(flag, t));
+    return text.strip().equals("*") ? Selection.everything() : Selection.of(parsePorts(flag, text));
   }
 
   /** Parses a comma-separated list of ports (empty: none); each must be 1-65535. */
   public static List<Integer> parsePorts(String flag, String text) {
-    return items(flag, text).stream().map(item -> {
+    return parseList(flag, text, item -> {
       try {
         int port = Integer.parseInt(item);
         requirePort(flag, port);
@@ -105,24 +104,28 @@ public record CaptureConfig(
       } catch (NumberFormatException e) {
         throw new IllegalArgumentException(flag + ": '" + item + "' is not a port number");
       }
-    }).distinct().toList();
+    });
   }
 
   /** Parses {@code *} or a comma-separated CIDR list. */
   public static Selection<Cidr> parseRangeSelection(String flag, String text) {
-    String t = text.strip();
-    return t.equals("*") ? Selection.everything() : Selection.of(parseRanges(flag, t));
+    return text.strip().equals("*") ? Selection.everything() : Selection.of(parseRanges(flag, text));
   }
 
   /** Parses a comma-separated CIDR list (empty: none). */
   public static List<Cidr> parseRanges(String flag, String text) {
-    return items(flag, text).stream().map(item -> {
+    return parseList(flag, text, item -> {
       try {
         return Cidr.parse(item);
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException(flag + ": " + e.getMessage());
       }
-    }).distinct().toList();
+    });
+  }
+
+  /** Splits a comma-separated list given to {@code flag} and parses each item, dropping repeats. */
+  private static <T> List<T> parseList(String flag, String text, java.util.function.Function<String, T> parser) {
+    return items(flag, text).stream().map(parser).distinct().toList();
   }
 
   private static List<String> items(String flag, String text) {

@@ -20,14 +20,14 @@ import java.util.List;
  */
 final class CaptureListener implements AutoCloseable {
 
-  private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+  private final EventLoopGroup group;
   private final List<Channel> channels = new ArrayList<>();
 
   CaptureListener() {
     if (!Epoll.isAvailable()) {
-      group.shutdownGracefully();
       throw new IllegalStateException("the native epoll transport is not available: " + Epoll.unavailabilityCause());
     }
+    group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
   }
 
   /** Binds {@code address}; with {@code transparent}, accepts connections TPROXY hands over for any local address. */

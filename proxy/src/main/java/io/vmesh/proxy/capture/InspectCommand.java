@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 
 /**
  * {@code capture inspect}: a diagnostic listener that stands where the proxy would. For every connection
@@ -23,8 +24,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "inspect",
     mixinStandardHelpOptions = true,
-    description = {"Diagnostic: listen where the proxy would, print each connection's peer, local address and",
-        "original destination (SO_ORIGINAL_DST), and echo its bytes. Runs until killed."})
+    description = "Diagnostic: listen where the proxy would, print each connection's peer, local address and "
+        + "original destination (SO_ORIGINAL_DST), and echo its bytes. Runs until killed.")
 public final class InspectCommand implements Callable<Integer> {
 
   @Option(names = "--listen", paramLabel = "IP:PORT", split = ",", description = "Addresses to listen on (default: ${DEFAULT-VALUE}).")
@@ -41,10 +42,8 @@ public final class InspectCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     try (CaptureListener listener = new CaptureListener()) {
       for (String address : listen) {
-        int colon = address.lastIndexOf(':');
-        String host = address.substring(0, colon).replace("[", "").replace("]", "");
-        int port = Integer.parseInt(address.substring(colon + 1));
-        InetSocketAddress bindTo = new InetSocketAddress(host, port);
+        InetSocketAddress bindTo = parse(address);
+        int port = bindTo.getPort();
         listener.bind(bindTo, transparent, new ChannelInitializer<Channel>() {
           @Override
           protected void initChannel(Channel ch) {
@@ -57,6 +56,19 @@ public final class InspectCommand implements Callable<Integer> {
       }
       Thread.currentThread().join();
       return 0;
+    }
+  }
+
+  /** {@code ip:port} or {@code [ipv6]:port}, literal addresses only. */
+  private InetSocketAddress parse(String address) {
+    int colon = address.lastIndexOf(':');
+    try {
+      String host = address.substring(0, colon).replace("[", "").replace("]", "");
+      int port = Integer.parseInt(address.substring(colon + 1));
+      Cidr.parse(host);
+      return new InetSocketAddress(host, port);
+    } catch (IllegalArgumentException | IndexOutOfBoundsException e) {
+      throw new ParameterException(spec.commandLine(), "--listen: '" + address + "' is not IP:PORT (IPv6 as [::]:15006)");
     }
   }
 

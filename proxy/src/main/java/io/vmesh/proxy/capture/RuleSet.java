@@ -1,11 +1,14 @@
 package io.vmesh.proxy.capture;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedSet;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * vmesh's rules of one address family: per table, its {@code VMESH_*} chains and rule lines, and its
@@ -32,10 +35,10 @@ public final class RuleSet {
       if (!chains.isEmpty()) {
         Map<String, List<String>> c = new TreeMap<>(CHAINS);
         chains.forEach((chain, lines) -> c.put(chain, List.copyOf(lines)));
-        copy.put(table, java.util.Collections.unmodifiableMap(c));
+        copy.put(table, Collections.unmodifiableMap(c));
       }
     });
-    this.tables = java.util.Collections.unmodifiableMap(copy);
+    this.tables = Collections.unmodifiableMap(copy);
   }
 
   /** The vmesh part of an {@code iptables-save} dump: VMESH_* chains, their rules and the jumps into them, in every table. */
@@ -90,7 +93,7 @@ public final class RuleSet {
     if (from.equals(to)) {
       return "";
     }
-    java.util.SortedSet<String> tableNames = new java.util.TreeSet<>(TABLES);
+    SortedSet<String> tableNames = new TreeSet<>(TABLES);
     tableNames.addAll(from.tables.keySet());
     tableNames.addAll(to.tables.keySet());
     StringBuilder sb = new StringBuilder();

@@ -26,8 +26,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "validate",
     mixinStandardHelpOptions = true,
-    description = {"Check that capture rules are in place: exit 0 if a connection to a sentinel address is",
-        "redirected to the proxy's ports, 126 otherwise. Run it as the proxy uid."})
+    description = "Check that capture rules are in place: exit 0 if a connection to a sentinel address is "
+        + "redirected to the proxy's ports, 126 otherwise. Run it as the proxy uid.")
 public final class ValidateCommand implements Callable<Integer> {
 
   /** Istio's exit code for a failed validation, so tooling that knows it reads ours the same. */

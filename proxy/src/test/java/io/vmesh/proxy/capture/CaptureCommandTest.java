@@ -2,29 +2,18 @@ package io.vmesh.proxy.capture;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import picocli.CommandLine;
 
 class CaptureCommandTest {
 
-  private final StringWriter out = new StringWriter();
-  private final StringWriter err = new StringWriter();
-
-  private int run(String... args) {
-    CommandLine cli = new CommandLine(new CaptureCommand()).setCaseInsensitiveEnumValuesAllowed(true);
-    cli.setOut(new PrintWriter(out));
-    cli.setErr(new PrintWriter(err));
-    return cli.execute(args);
-  }
 
   @Test
   void dryRunPrintsTheRestoreInputOfEachFamilyAndAppliesNothing() {
-    assertThat(run("--dry-run", "--ipv6", "on", "--outbound-port", "15101")).isZero();
-    assertThat(out.toString())
+    CaptureCli r = CaptureCli.run("--dry-run", "--ipv6", "on", "--outbound-port", "15101");
+    assertThat(r.exitCode()).isZero();
+    assertThat(r.out())
         .startsWith("# iptables-restore --noflush (IPv4)\n*nat\n")
         .contains("# iptables-restore --noflush (IPv6)\n*nat\n", "-j REDIRECT --to-ports 15101", "-s ::6/128 -o lo")
         .endsWith("COMMIT\n");
@@ -48,14 +37,16 @@ class CaptureCommandTest {
       "--iptables system                                | --iptables must be legacy or nft"})
   void aBadOptionIsAUsageErrorNamingItAndNothingIsPrintedOrApplied(String flags, String message) {
     // not a dry run: had validation come after applying, this would touch the machine's iptables
-    assertThat(run(flags.split(" "))).isEqualTo(2);
-    assertThat(err.toString()).contains(message);
-    assertThat(out.toString()).isEmpty();
+    CaptureCli r = CaptureCli.run(flags.split(" "));
+    assertThat(r.exitCode()).isEqualTo(2);
+    assertThat(r.err()).contains(message);
+    assertThat(r.out()).isEmpty();
   }
 
   @Test
   void anUnknownFlagIsAUsageError() {
-    assertThat(run("--dry-run", "--inbound-portz", "80")).isEqualTo(2);
-    assertThat(err.toString()).contains("Unknown options: '--inbound-portz'");
+    CaptureCli r = CaptureCli.run("--dry-run", "--inbound-portz", "80");
+    assertThat(r.exitCode()).isEqualTo(2);
+    assertThat(r.err()).contains("Unknown options: '--inbound-portz'");
   }
 }

@@ -4,14 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
-import picocli.CommandLine;
 
 /** {@code capture --dry-run} output against golden files; the namespace tests prove iptables-save prints the same lines. */
 class CaptureRulesTest {
@@ -28,16 +25,10 @@ class CaptureRulesTest {
       "ipv6              | --ipv6 on --outbound-ip-ranges fd00::/8,10.0.0.0/8 --exclude-outbound-ip-ranges fd00:0:0:1::/64",
       "dual-stack-tproxy | --ipv6 on --mode tproxy --inbound-ports 80 --exclude-outbound-ports 53"})
   void dryRunMatchesTheGoldenFile(String golden, String flags) throws IOException {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    CommandLine cli = new CommandLine(new CaptureCommand()).setCaseInsensitiveEnumValuesAllowed(true);
-    cli.setOut(new PrintWriter(out));
-    cli.setErr(new PrintWriter(err));
-    String[] args = ("--dry-run " + flags).split(" ");
+    CaptureCli r = CaptureCli.run(("--dry-run " + flags).split(" "));
 
-    assertThat(cli.execute(args)).as(err.toString()).isZero();
-
-    assertThat(out.toString()).isEqualTo(golden(golden + ".golden"));
+    assertThat(r.exitCode()).as(r.err()).isZero();
+    assertThat(r.out()).isEqualTo(golden(golden + ".golden"));
   }
 
   @Test
