@@ -217,6 +217,24 @@ class CaptureIT {
   }
 
   @Test
+  void everyKindOfRuleIsWrittenExactlyAsIptablesSavePrintsIt() {
+    Pod pod = topology.addDualStackPod("format");
+    String[] flags = {"--inbound-ports", "80,8080", "--outbound-ip-ranges", "10.96.0.0/12,fd00:10::/64",
+        "--exclude-outbound-ip-ranges", "10.96.0.1,fd00:10::1", "--outbound-ports", "443", "--exclude-outbound-ports", "25,3306",
+        "--proxy-uid", "1337,1500", "--proxy-gid", "2000", "--inbound-port", "15106", "--outbound-port", "15101"};
+    for (String mode : List.of("REDIRECT", "TPROXY")) {
+      List<String> args = new ArrayList<>(List.of(flags));
+      args.addAll(List.of("--mode", mode, "--reconcile"));
+      assertThat(capture(pod, args.toArray(String[]::new)).exitCode()).isZero();
+
+      // equal only if each generated line is character for character what iptables-save printed back
+      SystemCommand.Result again = capture(pod, args.toArray(String[]::new));
+
+      assertThat(again.stdout()).as(mode).contains("IPv4: rules already in place", "IPv6: rules already in place");
+    }
+  }
+
+  @Test
   void aDriftInTheIpv6HalfLeavesTheIpv4HalfUntouched() {
     Pod pod = topology.addDualStackPod("halfway");
     rootIn(pod, "ip6tables", "-t", "nat", "-N", "VMESH_OUTPUT");

@@ -22,6 +22,7 @@ class CaptureRulesTest {
       "outbound-ports    | --ipv6 off --outbound-ip-ranges 10.96.0.0/12 --outbound-ports 443,8443 --exclude-outbound-ports 25,3306",
       "uid-gid           | --ipv6 off --proxy-uid 1337,1500 --proxy-gid 2000",
       "tproxy            | --ipv6 off --mode TPROXY --inbound-port 15106",
+      "dual-stack        | --ipv6 on",
       "ipv6              | --ipv6 on --outbound-ip-ranges fd00::/8,10.0.0.0/8 --exclude-outbound-ip-ranges fd00:0:0:1::/64",
       "dual-stack-tproxy | --ipv6 on --mode tproxy --inbound-ports 80 --exclude-outbound-ports 53"})
   void dryRunMatchesTheGoldenFile(String golden, String flags) throws IOException {
