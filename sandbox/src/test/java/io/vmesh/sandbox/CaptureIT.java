@@ -203,7 +203,8 @@ class CaptureIT {
 
     SystemCommand.Result drift = capture(pod);
     assertThat(drift.exitCode()).isEqualTo(1);
-    assertThat(drift.stderr()).contains("different vmesh rules are already in this namespace; nothing changed");
+    assertThat(drift.stderr()).contains("different vmesh rules are already in this namespace; nothing changed",
+        "present, not wanted: -A VMESH_TPROXY", "wanted, not present: -A VMESH_INBOUND -p tcp -m comment");
     assertThat(rules(pod)).isEqualTo(applied);
 
     SystemCommand.Result reconciled = capture(pod, "--reconcile");
@@ -243,7 +244,8 @@ class CaptureIT {
     SystemCommand.Result r = capture(pod);
 
     assertThat(r.exitCode()).isEqualTo(1);
-    assertThat(r.stderr()).contains("IPv6 present: []").doesNotContain("IPv4 present");
+    assertThat(r.stderr()).contains("IPv6: present chains [nat/VMESH_OUTPUT]", "wanted, not present: -A OUTPUT -p tcp")
+        .doesNotContain("IPv4:").doesNotContain("present, not wanted");
     assertThat(rules(pod)).isEqualTo(before);
   }
 

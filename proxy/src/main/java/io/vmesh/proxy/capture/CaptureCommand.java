@@ -152,8 +152,7 @@ public final class CaptureCommand implements Callable<Integer> {
     if (!drifted.isEmpty() && !reconcile) {
       StringBuilder msg = new StringBuilder("vmesh capture: different vmesh rules are already in this namespace; nothing changed. "
           + "Replace them with --reconcile, or remove them with --cleanup.");
-      drifted.forEach(p -> msg.append("\n  ").append(p.family().label()).append(" present: ").append(p.current().lines())
-          .append("\n  ").append(p.family().label()).append(" wanted:  ").append(p.wanted().lines()));
+      drifted.forEach(p -> msg.append(difference(p)));
       return fail(msg.toString());
     }
     for (Plan p : plans) {
@@ -186,6 +185,15 @@ public final class CaptureCommand implements Callable<Integer> {
     }
     out.flush();
     return 0;
+  }
+
+  /** What differs in one family, rule by rule, so the drift can be read without diffing by hand. */
+  private static String difference(Plan p) {
+    StringBuilder sb = new StringBuilder("\n  " + p.family().label() + ": present chains " + p.current().chains()
+        + ", wanted chains " + p.wanted().chains());
+    p.current().lines().stream().filter(l -> !p.wanted().lines().contains(l)).forEach(l -> sb.append("\n    present, not wanted: ").append(l));
+    p.wanted().lines().stream().filter(l -> !p.current().lines().contains(l)).forEach(l -> sb.append("\n    wanted, not present: ").append(l));
+    return sb.toString();
   }
 
   /** Puts back the rules each applied family had before; removes policy routes this run may have added. */
