@@ -1,0 +1,228 @@
+package io.vmesh.apiserver;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import io.fabric8.mockwebserver.dsl.HttpMethod;
+import io.fabric8.mockwebserver.http.Buffer;
+import io.fabric8.mockwebserver.http.Dispatcher;
+import io.fabric8.mockwebserver.http.Headers;
+import io.fabric8.mockwebserver.http.MockResponse;
+import io.fabric8.mockwebserver.http.RecordedRequest;
+import io.vmesh.apiserver.discovery.Discovery;
+import io.vmesh.apiserver.table.PrinterColumn;
+import io.vmesh.apiserver.table.TableConverter;
+import java.io.IOException;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Puts what kubectl needs in front of fabric8's CRUD store: discovery documents, status writes that ignore the
+ * query string, {@code Table} answers from the CRDs' printer columns; everything else goes to the store as is.
+ */
+final class ApiDispatcher extends Dispatcher {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ApiDispatcher.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+  static final String KUBERNETES_VERSION = "1.32";
+
+  private final KubernetesCrudDispatcher store = new KubernetesCrudDispatcher();
+  private final TableConverter tables;
+  private final Supplier<String> serverAddress;
+
+  ApiDispatcher(Clock clock, Supplier<String> serverAddress) {
+    this.tables = new TableConverter(clock);
+    this.serverAddress = serverAddress;
+  }
+
+  @Override
+  public MockResponse dispatch(RecordedRequest request) {
+    String target = request.getPath();
+    int q = target.indexOf('?');
+    String path = q < 0 ? target : target.substring(0, q);
+    String query = q < 0 ? "" : target.substring(q + 1);
+    MockResponse response;
+    try {
+      response = route(request, path, query);
+    } catch (RuntimeException e) {
+      LOG.warn("{} {} failed", request.getMethod(), target, e);
+      response = status(500, "InternalError", e.toString());
+    }
+    if (response.getWebSocketListener() == null && response.header("Content-Type") == null) {
+      response.setHeader("Content-Type", "application/json");
+    }
+    LOG.debug("{} {} -> {}", request.getMethod(), target, response.code());
+    return response;
+  }
+
+  private MockResponse route(RecordedRequest request, String path, String query) {
+    String method = request.getMethod();
+    String contentType = request.getHeader("Content-Type");
+    if (contentType != null && !contentType.contains("json") && !contentType.contains("yaml")) {
+      // kubectl's typed commands (create namespace, create configmap) send protobuf, which the store cannot read
+      return status(415, "UnsupportedMediaType", "only JSON request bodies are supported, not " + contentType
+          + "; use kubectl apply -f or kubectl create -f");
+    }
+    if (method.equals("GET")) {
+      Optional<MockResponse> discovery = discovery(path);
+      if (discovery.isPresent()) {
+        return discovery.get();
+      }
+      if (isWatch(query) && !"websocket".equalsIgnoreCase(request.getHeader("Upgrade"))) {
+        return status(405, "MethodNotAllowed",
+            "this embedded API server streams watches over WebSocket only (kubectl get -w is not supported)");
+      }
+      String accept = request.getHeader("Accept");
+      if (accept != null && accept.contains("as=Table") && !isWatch(query)) {
+        return table(request.getPath(), path);
+      }
+    }
+    if ((method.equals("PUT") || method.equals("PATCH")) && path.endsWith("/status") && !query.isEmpty()) {
+      // the store takes a write with a query string for a main-resource write and drops the status change
+      return store.dispatch(new RecordedRequest(request.getHttpVersion(), request.method(), path,
+          request.getHeaders(), request.getBody()));
+    }
+    return store.dispatch(request);
+  }
+
+  private Optional<MockResponse> discovery(String path) {
+    if (path.equals("/version")) {
+      return Optional.of(json(200, versionInfo()));
+    }
+    if (path.equals("/openapi") || path.startsWith("/openapi/")) {
+      return Optional.of(status(404, "NotFound", "OpenAPI documents are not served; use --validate=false"));
+    }
+    if (path.equals("/healthz") || path.equals("/readyz") || path.equals("/livez")) {
+      return Optional.of(new MockResponse().setResponseCode(200).setHeader("Content-Type", "text/plain")
+          .setBody("ok"));
+    }
+    String[] s = path.replaceAll("^/+|/+$", "").split("/");
+    if (s[0].equals("api") && s.length <= 2) {
+      Discovery d = discovery();
+      return Optional.of(s.length == 1 ? json(200, d.apiVersions(serverAddress.get()))
+          : d.resourceList("", s[1]).map(doc -> json(200, doc)).orElse(notFound(path)));
+    }
+    if (s[0].equals("apis") && s.length <= 3) {
+      Discovery d = discovery();
+      if (s.length == 1) {
+        return Optional.of(json(200, d.groupList()));
+      }
+      Optional<? extends JsonNode> doc = s.length == 2 ? d.group(s[1]) : d.resourceList(s[1], s[2]);
+      return Optional.of(doc.map(n -> json(200, n)).orElse(notFound(path)));
+    }
+    return Optional.empty();
+  }
+
+  private Discovery discovery() {
+    return new Discovery(storedCrds());
+  }
+
+  private List<JsonNode> storedCrds() {
+    MockResponse list = store.handleGet(CRDS);
+    List<JsonNode> crds = new ArrayList<>();
+    readJson(list).path("items").forEach(crds::add);
+    return crds;
+  }
+
+  private MockResponse table(String target, String path) {
+    MockResponse response = store.handleGet(target);
+    Optional<ResourcePath> resource = ResourcePath.parse(path);
+    if (response.code() != 200 || resource.isEmpty() || resource.get().subresource() != null) {
+      return response;
+    }
+    ResourcePath r = resource.get();
+    String body = response.getBody().readUtf8();
+    JsonNode object = parse(body);
+    if (object == null || !(object.has("items") || object.has("metadata"))) {
+      return response.setBody(body);
+    }
+    return json(200, tables.convert(object, columns(r)));
+  }
+
+  /** The CRD's printer columns for this version, or just Age for built-in kinds and unknown types. */
+  private List<PrinterColumn> columns(ResourcePath r) {
+    for (JsonNode crd : storedCrds()) {
+      JsonNode spec = crd.path("spec");
+      if (spec.path("group").asText().equals(r.group()) && spec.path("names").path("plural").asText()
+          .equals(r.plural())) {
+        for (JsonNode v : spec.path("versions")) {
+          if (v.path("name").asText().equals(r.version())) {
+            return PrinterColumn.fromCrdVersion(v);
+          }
+        }
+      }
+    }
+    return List.of(PrinterColumn.AGE);
+  }
+
+  private static boolean isWatch(String query) {
+    for (String p : query.split("&")) {
+      if (p.equals("watch=true") || p.equals("watch=1")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static JsonNode versionInfo() {
+    return JSON.createObjectNode()
+        .put("major", "1")
+        .put("minor", KUBERNETES_VERSION.substring(2))
+        .put("gitVersion", "v" + KUBERNETES_VERSION + ".0-vmesh")
+        .put("gitCommit", "")
+        .put("gitTreeState", "clean")
+        .put("buildDate", "2026-01-01T00:00:00Z")
+        .put("goVersion", "java" + Runtime.version().feature())
+        .put("compiler", "fabric8-mock")
+        .put("platform", "linux/amd64");
+  }
+
+  private static MockResponse notFound(String path) {
+    return status(404, "NotFound", "the server could not find the requested resource " + path);
+  }
+
+  static MockResponse status(int code, String reason, String message) {
+    JsonNode s = JSON.createObjectNode()
+        .put("kind", "Status")
+        .put("apiVersion", "v1")
+        .put("status", "Failure")
+        .put("message", message)
+        .put("reason", reason)
+        .put("code", code);
+    return json(code, s);
+  }
+
+  private static MockResponse json(int code, JsonNode body) {
+    return new MockResponse().setResponseCode(code).setHeader("Content-Type", "application/json")
+        .setBody(body.toString());
+  }
+
+  private static JsonNode readJson(MockResponse response) {
+    JsonNode n = parse(response.getBody().readUtf8());
+    return n == null ? JSON.createObjectNode() : n;
+  }
+
+  private static JsonNode parse(String body) {
+    try {
+      return body == null || body.isEmpty() ? null : JSON.readTree(body);
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  /** Creates an object straight in the store, as if POSTed to {@code collectionPath}. */
+  void create(String collectionPath, JsonNode object) {
+    MockResponse r = store.handleCreate(new RecordedRequest("HTTP/1.1", HttpMethod.POST, collectionPath,
+        Headers.builder().add("Content-Type", "application/json").build(),
+        new Buffer().writeUtf8(object.toString())));
+    if (r.code() != 201) {
+      throw new IllegalStateException("cannot create " + object + ": " + r.code());
+    }
+  }
+}
