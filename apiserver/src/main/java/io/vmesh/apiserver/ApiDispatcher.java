@@ -83,12 +83,34 @@ final class ApiDispatcher extends Dispatcher {
         return table(request.getPath(), path);
       }
     }
+    if (method.equals("PATCH") && contentType != null && contentType.startsWith("application/merge-patch+json")) {
+      return mergePatch(request, path);
+    }
     if ((method.equals("PUT") || method.equals("PATCH")) && path.endsWith("/status") && !query.isEmpty()) {
       // the store takes a write with a query string for a main-resource write and drops the status change
       return store.dispatch(new RecordedRequest(request.getHttpVersion(), request.method(), path,
           request.getHeaders(), request.getBody()));
     }
     return store.dispatch(request);
+  }
+
+  /**
+   * Applies a JSON merge patch as Kubernetes does and stores the result with a PUT, which keeps the store's rules:
+   * resourceVersion check, status subresource, generation, watch events. The path has no query string, so a
+   * {@code /status} write stays a status write.
+   */
+  private MockResponse mergePatch(RecordedRequest request, String path) {
+    MockResponse current = store.handleGet(path);
+    if (current.code() != 200) {
+      return current;
+    }
+    JsonNode patch = parse(request.getBody().readUtf8());
+    if (patch == null) {
+      return status(400, "BadRequest", "the merge patch is not JSON");
+    }
+    JsonNode merged = MergePatch.apply(readJson(current), patch);
+    return store.handleUpdate(new RecordedRequest(request.getHttpVersion(), HttpMethod.PUT, path,
+        Headers.builder().add("Content-Type", "application/json").build(), new Buffer().writeUtf8(merged.toString())));
   }
 
   private Optional<MockResponse> discovery(String path) {
