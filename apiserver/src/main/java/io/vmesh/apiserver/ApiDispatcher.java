@@ -2,6 +2,8 @@ package io.vmesh.apiserver;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.mockwebserver.dsl.HttpMethod;
 import io.fabric8.mockwebserver.http.Buffer;
@@ -9,11 +11,15 @@ import io.fabric8.mockwebserver.http.Dispatcher;
 import io.fabric8.mockwebserver.http.Headers;
 import io.fabric8.mockwebserver.http.MockResponse;
 import io.fabric8.mockwebserver.http.RecordedRequest;
+import io.fabric8.zjsonpatch.JsonPatch;
+import io.fabric8.zjsonpatch.JsonPatchException;
+import io.vmesh.apiserver.discovery.ApiResource;
 import io.vmesh.apiserver.discovery.Discovery;
 import io.vmesh.apiserver.table.PrinterColumn;
 import io.vmesh.apiserver.table.TableConverter;
 import java.io.IOException;
 import java.time.Clock;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -33,10 +39,12 @@ final class ApiDispatcher extends Dispatcher {
   static final String KUBERNETES_VERSION = "1.32";
 
   private final KubernetesCrudDispatcher store = new KubernetesCrudDispatcher();
+  private final Clock clock;
   private final TableConverter tables;
   private final Supplier<String> serverAddress;
 
   ApiDispatcher(Clock clock, Supplier<String> serverAddress) {
+    this.clock = clock;
     this.tables = new TableConverter(clock);
     this.serverAddress = serverAddress;
   }
@@ -83,34 +91,117 @@ final class ApiDispatcher extends Dispatcher {
         return table(request.getPath(), path);
       }
     }
-    if (method.equals("PATCH") && contentType != null && contentType.startsWith("application/merge-patch+json")) {
-      return mergePatch(request, path);
+    Optional<ResourcePath> resource = ResourcePath.parse(path);
+    if ((method.equals("PUT") || method.equals("PATCH")) && resource.isPresent() && resource.get().name() != null
+        && (resource.get().subresource() == null || resource.get().subresource().equals("status"))) {
+      return write(request, path, resource.get(), contentType == null ? "" : contentType);
     }
-    if ((method.equals("PUT") || method.equals("PATCH")) && path.endsWith("/status") && !query.isEmpty()) {
-      // the store takes a write with a query string for a main-resource write and drops the status change
-      return store.dispatch(new RecordedRequest(request.getHttpVersion(), request.method(), path,
-          request.getHeaders(), request.getBody()));
+    if (method.equals("DELETE") && path.startsWith(CRDS + "/")) {
+      return deleteCrd(request, path);
     }
-    return store.dispatch(request);
+    MockResponse response = store.dispatch(request);
+    if (method.equals("POST") && path.equals(CRDS) && response.code() == 201) {
+      String body = response.getBody().readUtf8();
+      response.setBody(body);
+      establish(readJson(body).path("metadata").path("name").asText());
+    }
+    return response;
   }
 
   /**
-   * Applies a JSON merge patch as Kubernetes does and stores the result with a PUT, which keeps the store's rules:
-   * resourceVersion check, status subresource, generation, watch events. The path has no query string, so a
-   * {@code /status} write stays a status write.
+   * PUT and PATCH of an object or its status, done the way Kubernetes does them: the new object is computed here
+   * (RFC 7386 merge patch, RFC 6902 JSON patch), the status subresource owns {@code .status} and the main resource
+   * owns the rest, and the store receives a plain PUT without query string. The store's merge appends to arrays
+   * and its status handling looks at the path's end, so neither is left to it.
    */
-  private MockResponse mergePatch(RecordedRequest request, String path) {
-    MockResponse current = store.handleGet(path);
-    if (current.code() != 200) {
-      return current;
+  private MockResponse write(RecordedRequest request, String path, ResourcePath r, String contentType) {
+    boolean statusWrite = "status".equals(r.subresource());
+    String mainPath = statusWrite ? path.substring(0, path.length() - "/status".length()) : path;
+    MockResponse found = store.handleGet(mainPath);
+    if (found.code() != 200) {
+      return status(404, "NotFound", r.plural() + " \"" + r.name() + "\" not found");
     }
-    JsonNode patch = parse(request.getBody().readUtf8());
-    if (patch == null) {
-      return status(400, "BadRequest", "the merge patch is not JSON");
+    JsonNode current = readJson(found);
+    JsonNode body = parse(request.getBody().readUtf8());
+    if (body == null) {
+      return status(400, "BadRequest", "the request body is not JSON");
     }
-    JsonNode merged = MergePatch.apply(readJson(current), patch);
-    return store.handleUpdate(new RecordedRequest(request.getHttpVersion(), HttpMethod.PUT, path,
-        Headers.builder().add("Content-Type", "application/json").build(), new Buffer().writeUtf8(merged.toString())));
+    JsonNode next;
+    if (request.getMethod().equals("PUT")) {
+      next = body;
+    } else if (contentType.startsWith("application/merge-patch+json")) {
+      next = MergePatch.apply(current, body);
+    } else if (contentType.startsWith("application/json-patch+json")) {
+      try {
+        next = JsonPatch.apply(body, current);
+      } catch (JsonPatchException e) {
+        return status(422, "Invalid", "the JSON patch does not apply: " + e.getMessage());
+      }
+    } else {
+      return status(415, "UnsupportedMediaType", "only JSON merge patch and JSON patch are supported, not "
+          + contentType + " (no strategic merge patch, no server-side apply)");
+    }
+    if (!next.isObject()) {
+      return status(422, "Invalid", "the result is not an object");
+    }
+    String expectedVersion = next.path("metadata").path("resourceVersion").asText("");
+    if (statusWrite && !expectedVersion.isEmpty()
+        && !expectedVersion.equals(current.path("metadata").path("resourceVersion").asText())) {
+      // the store checks resourceVersion on main writes only
+      return status(409, "Conflict", "Operation cannot be fulfilled on " + r.plural() + " \"" + r.name()
+          + "\": the object has been modified; please apply your changes to the latest version and try again");
+    }
+    if (!statusWrite && hasStatusSubresource(r)) {
+      ObjectNode kept = (ObjectNode) next;
+      if (current.has("status")) {
+        kept.set("status", current.get("status").deepCopy());
+      } else {
+        kept.remove("status");
+      }
+    }
+    return store.handleUpdate(put(statusWrite ? mainPath + "/status" : mainPath, next));
+  }
+
+  private static RecordedRequest put(String path, JsonNode object) {
+    return new RecordedRequest("HTTP/1.1", HttpMethod.PUT, path,
+        Headers.builder().add("Content-Type", "application/json").build(), new Buffer().writeUtf8(object.toString()));
+  }
+
+  private boolean hasStatusSubresource(ResourcePath r) {
+    return discovery().find(r.group(), r.version(), r.plural()).map(ApiResource::statusSubresource).orElse(false);
+  }
+
+  /** Marks a new CRD Established at once, as the real API server does within a moment, so kubectl wait passes. */
+  private void establish(String crdName) {
+    ObjectNode crd = (ObjectNode) readJson(store.handleGet(CRDS + "/" + crdName));
+    ObjectNode status = crd.putObject("status");
+    ArrayNode conditions = status.putArray("conditions");
+    String now = clock.instant().truncatedTo(ChronoUnit.SECONDS).toString();
+    conditions.addObject().put("type", "NamesAccepted").put("status", "True").put("lastTransitionTime", now)
+        .put("reason", "NoConflicts").put("message", "no conflicts found");
+    conditions.addObject().put("type", "Established").put("status", "True").put("lastTransitionTime", now)
+        .put("reason", "InitialNamesAccepted").put("message", "the initial names have been accepted");
+    status.set("acceptedNames", crd.path("spec").path("names").deepCopy());
+    ArrayNode stored = status.putArray("storedVersions");
+    crd.path("spec").path("versions").forEach(v -> {
+      if (v.path("storage").asBoolean(false)) {
+        stored.add(v.path("name").asText());
+      }
+    });
+    store.handleUpdate(put(CRDS + "/" + crdName + "/status", crd));
+  }
+
+  /** Deleting a CRD deletes its custom resources too, as on a real cluster. */
+  private MockResponse deleteCrd(RecordedRequest request, String path) {
+    JsonNode crd = readJson(store.handleGet(path));
+    MockResponse response = store.dispatch(request);
+    if (response.code() == 200 && crd.has("spec")) {
+      String group = crd.path("spec").path("group").asText();
+      String plural = crd.path("spec").path("names").path("plural").asText();
+      crd.path("spec").path("versions").forEach(v ->
+          store.handleDelete("/apis/" + group + "/" + v.path("name").asText() + "/" + plural));
+    }
+    return response;
   }
 
   private Optional<MockResponse> discovery(String path) {
@@ -226,7 +317,11 @@ final class ApiDispatcher extends Dispatcher {
   }
 
   private static JsonNode readJson(MockResponse response) {
-    JsonNode n = parse(response.getBody().readUtf8());
+    return readJson(response.getBody().readUtf8());
+  }
+
+  private static JsonNode readJson(String body) {
+    JsonNode n = parse(body);
     return n == null ? JSON.createObjectNode() : n;
   }
 

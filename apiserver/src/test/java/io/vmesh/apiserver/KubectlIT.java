@@ -72,6 +72,8 @@ class KubectlIT {
         .contains("customresourcedefinition.apiextensions.k8s.io/widgets.test.vmesh.io created");
     assertThat(kubectl.ok("api-resources", "--api-group=test.vmesh.io").out())
         .containsPattern("widgets\\s+wdg\\s+test.vmesh.io/v1alpha1\\s+true\\s+Widget");
+    assertThat(kubectl.ok("wait", "--for=condition=Established", "--timeout=10s", "crd/widgets.test.vmesh.io")
+        .out()).contains("condition met");
   }
 
   @Test
@@ -151,6 +153,23 @@ class KubectlIT {
 
   @Test
   @Order(11)
+  void builtInStatusIsKeptByMainWrites() throws Exception {
+    kubectl.ok("patch", "namespace", "default", "--type=merge", "-p",
+        "{\"metadata\":{\"labels\":{\"team\":\"mesh\"}},\"status\":{\"phase\":\"Terminating\"}}");
+    assertThat(kubectl.ok("get", "namespace", "default", "-o", "jsonpath={.metadata.labels.team} {.status.phase}")
+        .out()).isEqualTo("mesh Active");
+  }
+
+  @Test
+  @Order(12)
+  void unsupportedPatchTypesAreRefusedWithAReason() throws Exception {
+    Kubectl.Result r = kubectl.run("patch", "widget", "gear", "--type=strategic", "-p", "{\"spec\":{}}");
+    assertThat(r.exit()).isNotZero();
+    assertThat(r.err()).contains("no strategic merge patch");
+  }
+
+  @Test
+  @Order(13)
   void jsonPatch() throws Exception {
     kubectl.ok("patch", "widget", "gear", "--type=json", "-p",
         "[{\"op\":\"replace\",\"path\":\"/spec/replicas\",\"value\":7}]");
@@ -159,7 +178,7 @@ class KubectlIT {
   }
 
   @Test
-  @Order(12)
+  @Order(14)
   void watchOverHttpIsRefusedWithAReason() throws Exception {
     Kubectl.Result r = kubectl.run("get", "widgets", "-w");
     assertThat(r.exit()).isNotZero();
@@ -167,14 +186,22 @@ class KubectlIT {
   }
 
   @Test
-  @Order(13)
-  void deleteRemovesTheResourceAndThenTheType() throws Exception {
+  @Order(15)
+  void deleteRemovesTheResource() throws Exception {
     assertThat(kubectl.ok("delete", "widget", "gear").out()).contains("widget.test.vmesh.io \"gear\" deleted");
     Kubectl.Result empty = kubectl.ok("get", "widgets");
     assertThat(empty.out()).isEmpty();
     assertThat(empty.err()).contains("No resources found in default namespace.");
+  }
+
+  @Test
+  @Order(16)
+  void deletingTheCrdDeletesItsResources() throws Exception {
+    kubectl.ok("apply", "--validate=false", "-f", widget);
     kubectl.ok("delete", "-f", crd);
     assertThat(kubectl.ok("api-resources").out()).doesNotContain("widgets");
+    kubectl.ok("apply", "--validate=false", "-f", crd);
+    assertThat(kubectl.ok("get", "widgets", "-A").err()).contains("No resources found");
   }
 
   private static String resource(String name) throws Exception {

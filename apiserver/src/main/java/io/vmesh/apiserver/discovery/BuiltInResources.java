@@ -12,7 +12,7 @@ final class BuiltInResources {
   /** Kinds whose status Kubernetes writes through a {@code /status} subresource. */
   private static final Set<String> WITH_STATUS = Set.of("Namespace", "Node", "PersistentVolumeClaim",
       "PersistentVolume", "Pod", "ReplicationController", "ResourceQuota", "Service", "DaemonSet", "Deployment",
-      "ReplicaSet", "StatefulSet", "CronJob", "Job", "PodDisruptionBudget");
+      "ReplicaSet", "StatefulSet", "CronJob", "Job", "PodDisruptionBudget", "CustomResourceDefinition");
 
   static {
     // group, version, plural, kind, namespaced, "shortNames", "categories"
