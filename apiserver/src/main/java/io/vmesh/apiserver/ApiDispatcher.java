@@ -137,9 +137,19 @@ final class ApiDispatcher extends Dispatcher {
       } catch (JsonPatchException e) {
         return status(422, "Invalid", "the JSON patch does not apply: " + e.getMessage());
       }
+    } else if (contentType.startsWith("application/strategic-merge-patch+json")) {
+      if (crd(r).isPresent()) {
+        return status(415, "UnsupportedMediaType", "strategic merge patch is not supported for custom resources");
+      }
+      if (!MergePatch.isPlain(body)) {
+        return status(415, "UnsupportedMediaType", "strategic merge patches with lists or $directives are not "
+            + "supported here (they need each type's merge keys); use --type=merge or --type=json");
+      }
+      // without lists and $directives a strategic merge patch means what a merge patch means
+      next = MergePatch.apply(current, body);
     } else {
-      return status(415, "UnsupportedMediaType", "only JSON merge patch and JSON patch are supported, not "
-          + contentType + " (no strategic merge patch, no server-side apply)");
+      return status(415, "UnsupportedMediaType", "only JSON merge patch, JSON patch and strategic merge patch "
+          + "are supported, not " + contentType + " (no server-side apply)");
     }
     if (!next.isObject()) {
       return status(422, "Invalid", "the result is not an object");
@@ -260,18 +270,23 @@ final class ApiDispatcher extends Dispatcher {
 
   /** The CRD's printer columns for this version, or just Age for built-in kinds and unknown types. */
   private List<PrinterColumn> columns(ResourcePath r) {
-    for (JsonNode crd : storedCrds()) {
-      JsonNode spec = crd.path("spec");
-      if (spec.path("group").asText().equals(r.group()) && spec.path("names").path("plural").asText()
-          .equals(r.plural())) {
-        for (JsonNode v : spec.path("versions")) {
-          if (v.path("name").asText().equals(r.version())) {
-            return PrinterColumn.fromCrdVersion(v);
-          }
+    Optional<JsonNode> crd = crd(r);
+    if (crd.isPresent()) {
+      for (JsonNode v : crd.get().path("spec").path("versions")) {
+        if (v.path("name").asText().equals(r.version())) {
+          return PrinterColumn.fromCrdVersion(v);
         }
       }
     }
     return List.of(PrinterColumn.AGE);
+  }
+
+  /** The stored CRD that defines this resource's type, if it is a custom resource. */
+  private Optional<JsonNode> crd(ResourcePath r) {
+    return storedCrds().stream()
+        .filter(crd -> crd.path("spec").path("group").asText().equals(r.group())
+            && crd.path("spec").path("names").path("plural").asText().equals(r.plural()))
+        .findFirst();
   }
 
   private static boolean isWatch(String query) {
