@@ -15,6 +15,7 @@ import io.fabric8.zjsonpatch.JsonPatch;
 import io.fabric8.zjsonpatch.JsonPatchException;
 import io.vmesh.apiserver.discovery.ApiResource;
 import io.vmesh.apiserver.discovery.Discovery;
+import io.vmesh.apiserver.table.BuiltInColumns;
 import io.vmesh.apiserver.table.PrinterColumn;
 import io.vmesh.apiserver.table.TableConverter;
 import java.io.IOException;
@@ -39,6 +40,7 @@ final class ApiDispatcher extends Dispatcher {
   static final String KUBERNETES_VERSION = "1.32";
 
   private final KubernetesCrudDispatcher store = new KubernetesCrudDispatcher();
+  private final Object writes = new Object();
   private final Clock clock;
   private final TableConverter tables;
   private final Supplier<String> serverAddress;
@@ -115,6 +117,13 @@ final class ApiDispatcher extends Dispatcher {
    * and its status handling looks at the path's end, so neither is left to it.
    */
   private MockResponse write(RecordedRequest request, String path, ResourcePath r, String contentType) {
+    // read, compute and store as one step, so that concurrent patches never conflict with each other
+    synchronized (writes) {
+      return writeLocked(request, path, r, contentType);
+    }
+  }
+
+  private MockResponse writeLocked(RecordedRequest request, String path, ResourcePath r, String contentType) {
     boolean statusWrite = "status".equals(r.subresource());
     String mainPath = statusWrite ? path.substring(0, path.length() - "/status".length()) : path;
     MockResponse found = store.handleGet(mainPath);
@@ -277,8 +286,9 @@ final class ApiDispatcher extends Dispatcher {
           return PrinterColumn.fromCrdVersion(v);
         }
       }
+      return List.of(PrinterColumn.AGE);
     }
-    return List.of(PrinterColumn.AGE);
+    return BuiltInColumns.of(r.group(), r.plural());
   }
 
   /** The stored CRD that defines this resource's type, if it is a custom resource. */

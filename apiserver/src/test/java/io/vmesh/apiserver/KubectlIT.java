@@ -187,6 +187,24 @@ class KubectlIT {
 
   @Test
   @Order(13)
+  void podsPrintReadyStatusAndRestarts() throws Exception {
+    Path pod = dir.resolve("pod.yaml");
+    Files.writeString(pod, String.join("\n", "apiVersion: v1", "kind: Pod", "metadata:", "  name: client",
+        "spec:", "  containers:", "  - {name: app, image: app}", "  - {name: vmesh-proxy, image: proxy}", ""));
+    kubectl.ok("apply", "--validate=false", "-f", pod.toString());
+    kubectl.ok("patch", "pod", "client", "--subresource=status", "--type=merge", "-p",
+        "{\"status\":{\"phase\":\"Running\",\"podIP\":\"10.88.0.10\",\"containerStatuses\":["
+            + "{\"name\":\"app\",\"ready\":true,\"restartCount\":0},"
+            + "{\"name\":\"vmesh-proxy\",\"ready\":false,\"restartCount\":2}]}}");
+    List<List<String>> rows = kubectl.ok("get", "pods", "-o", "wide").rows();
+    assertThat(rows.get(0)).containsExactly("NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE");
+    assertThat(rows.get(1)).startsWith("client", "1/2", "Running", "2");
+    assertThat(rows.get(1).get(5)).isEqualTo("10.88.0.10");
+    assertThat(kubectl.ok("get", "namespace", "kube-system").rows().get(1)).startsWith("kube-system", "Active");
+  }
+
+  @Test
+  @Order(14)
   void jsonPatch() throws Exception {
     kubectl.ok("patch", "widget", "gear", "--type=json", "-p",
         "[{\"op\":\"replace\",\"path\":\"/spec/replicas\",\"value\":7}]");
@@ -195,7 +213,7 @@ class KubectlIT {
   }
 
   @Test
-  @Order(14)
+  @Order(15)
   void watchOverHttpIsRefusedWithAReason() throws Exception {
     Kubectl.Result r = kubectl.run("get", "widgets", "-w");
     assertThat(r.exit()).isNotZero();
@@ -203,7 +221,7 @@ class KubectlIT {
   }
 
   @Test
-  @Order(15)
+  @Order(16)
   void deleteRemovesTheResource() throws Exception {
     assertThat(kubectl.ok("delete", "widget", "gear").out()).contains("widget.test.vmesh.io \"gear\" deleted");
     Kubectl.Result empty = kubectl.ok("get", "widgets");
@@ -212,7 +230,7 @@ class KubectlIT {
   }
 
   @Test
-  @Order(16)
+  @Order(17)
   void deletingTheCrdDeletesItsResources() throws Exception {
     kubectl.ok("apply", "--validate=false", "-f", widget);
     kubectl.ok("delete", "-f", crd);

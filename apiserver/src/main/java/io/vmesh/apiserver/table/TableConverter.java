@@ -58,7 +58,7 @@ public final class TableConverter {
     cells.add(object.path("metadata").path("name").asText());
     Object plain = JSON.convertValue(object, Object.class);
     for (PrinterColumn c : columns) {
-      cells.add(JSON.valueToTree(cell(c, c.path().read(plain))));
+      cells.add(JSON.valueToTree(cell(c, c.value().apply(plain))));
     }
     // kubectl reads namespace (-A) and labels (--show-labels) from each row's object
     ObjectNode partial = row.putObject("object");
