@@ -29,8 +29,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Puts what kubectl needs in front of fabric8's CRUD store: discovery documents, status writes that ignore the
- * query string, {@code Table} answers from the CRDs' printer columns; everything else goes to the store as is.
+ * Puts what kubectl needs in front of fabric8's CRUD store: discovery documents, {@code Table} answers from the
+ * CRDs' printer columns, PUT and PATCH computed the Kubernetes way (status subresource included), CRDs that are
+ * established and take their resources with them; GET, POST, DELETE and WebSocket watches go to the store as is.
  */
 final class ApiDispatcher extends Dispatcher {
 
