@@ -86,8 +86,9 @@ final class ApiDispatcher extends Dispatcher {
         return discovery.get();
       }
       if (isWatch(query) && !"websocket".equalsIgnoreCase(request.getHeader("Upgrade"))) {
-        return status(405, "MethodNotAllowed",
-            "this embedded API server streams watches over WebSocket only (kubectl get -w is not supported)");
+        // 410 makes client-go informers (kubectl wait) list again after a backoff instead of logging errors
+        return status(410, "Expired", "this embedded API server streams watches over WebSocket only "
+            + "(kubectl get -w is not supported); list again");
       }
       String accept = request.getHeader("Accept");
       if (accept != null && accept.contains("as=Table") && !isWatch(query)) {

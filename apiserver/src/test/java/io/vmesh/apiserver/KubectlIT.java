@@ -222,6 +222,27 @@ class KubectlIT {
 
   @Test
   @Order(16)
+  void waitSeesAConditionMetLaterByListingAgain() throws Exception {
+    kubectl.ok("patch", "widget", "gear", "--subresource=status", "--type=merge", "-p",
+        "{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\"}]}}");
+    Thread later = new Thread(() -> {
+      try {
+        Thread.sleep(1500);
+        kubectl.ok("patch", "widget", "gear", "--subresource=status", "--type=merge", "-p", READY_TRUE);
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    later.start();
+    Kubectl.Result r = kubectl.run("wait", "--for=condition=Ready", "--timeout=20s", "widget/gear");
+    later.join();
+    assertThat(r.exit()).as(r.err()).isZero();
+    assertThat(r.out()).contains("widget.test.vmesh.io/gear condition met");
+    assertThat(r.err()).doesNotContain("Unhandled Error");
+  }
+
+  @Test
+  @Order(17)
   void deleteRemovesTheResource() throws Exception {
     assertThat(kubectl.ok("delete", "widget", "gear").out()).contains("widget.test.vmesh.io \"gear\" deleted");
     Kubectl.Result empty = kubectl.ok("get", "widgets");
@@ -230,7 +251,7 @@ class KubectlIT {
   }
 
   @Test
-  @Order(17)
+  @Order(18)
   void deletingTheCrdDeletesItsResources() throws Exception {
     kubectl.ok("apply", "--validate=false", "-f", widget);
     kubectl.ok("delete", "-f", crd);
