@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -25,6 +26,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * tcp_proxy, to a STATIC cluster on the server's port 7001 (nothing listens on 7000, so a reply proves
  * the hand-off); other connections to the server are passed through; everything else hits the
  * REGISTRY_ONLY-style BlackHoleCluster; a bootstrap with an unsupported field is refused by name.
+ * The server pod runs the proxy's built-in bootstrap with its port 7001 redirected to virtualInbound,
+ * and accepts port 7001 only from 127.0.0.6, so every reply also proves InboundPassthroughCluster.
  */
 @ExtendWith(NeedsRootAndNetns.class)
 class BootstrapHandoffIT {
@@ -39,6 +42,7 @@ class BootstrapHandoffIT {
   private static Path proxyJar;
   private static Path sandboxJar;
   private static PodProcess sidecar;
+  private static PodProcess serverSidecar;
   private static PodClient client;
   private static String handoffListener;
 
@@ -56,7 +60,14 @@ class BootstrapHandoffIT {
     Path bootstrap = stageText("bootstrap.yaml", bootstrap(server.ip()));
     SystemCommand.Result capture = app.run(RunAs.ROOT, TIMEOUT, Artifacts.javaJar(proxyJar, "capture"));
     assertThat(capture.exitCode()).as(capture.stderr()).isZero();
+    // inbound capture of one port by hand, and the app reachable on it only through the proxy
+    server.run(RunAs.ROOT, TIMEOUT, List.of("iptables", "-t", "nat", "-A", "PREROUTING", "-p", "tcp", "--dport", "7001",
+        "-j", "REDIRECT", "--to-ports", "15006")).orThrow();
+    server.run(RunAs.ROOT, TIMEOUT, List.of("iptables", "-A", "INPUT", "-p", "tcp", "--dport", "7001", "!", "-s", "127.0.0.6",
+        "-j", "REJECT", "--reject-with", "tcp-reset")).orThrow();
+    serverSidecar = server.start("vmesh-proxy", PROXY, Artifacts.javaJar(proxyJar, "run"));
     sidecar = app.start("vmesh-proxy", PROXY, Artifacts.javaJar(proxyJar, "run", "--bootstrap", bootstrap.toString()));
+    serverSidecar.awaitLine(l -> l.contains("vmesh-proxy ready"), TIMEOUT);
     sidecar.awaitLine(l -> l.contains("vmesh-proxy ready"), TIMEOUT);
   }
 
@@ -134,6 +145,38 @@ class BootstrapHandoffIT {
     Map<String, Long> after = stats();
     assertThat(delta(before, after, "cluster.PassthroughCluster.upstream_cx_total")).isEqualTo(1);
     assertThat(delta(before, after, "cluster.echo-7001.upstream_cx_total")).isZero();
+  }
+
+  @Test
+  void theBuiltInVirtualInboundPassesConnectionsToTheAppFrom127006() {
+    PodClient serverClient = new PodClient(server, sandboxJar, TIMEOUT);
+    Map<String, Long> before = serverClient.stats();
+
+    SystemCommand.Result r = echo(server.ip() + ":7001", "inbound");
+
+    assertThat(r.exitCode()).as(r.stdout() + r.stderr()).isZero();
+    assertThat(r.stdout()).endsWith("reply: inbound\n");
+    assertThat(serverSidecar.awaitLine(l -> l.contains("listener=virtualInbound ") && l.contains("bytes_received=7 "), TIMEOUT))
+        .contains("original_dst=" + server.ip() + ":7001 ", "cluster=InboundPassthroughCluster ").endsWith("result=OK");
+    Map<String, Long> after = serverClient.stats();
+    assertThat(delta(before, after, "listener.virtualInbound.downstream_cx_total")).isEqualTo(1);
+    assertThat(delta(before, after, "cluster.InboundPassthroughCluster.upstream_cx_total")).isEqualTo(1);
+    assertThat(delta(before, after, "listener.virtualOutbound.downstream_cx_total")).isZero();
+  }
+
+  @Test
+  void aDirectConnectionToVirtualInboundIsRefusedNotLooped() {
+    PodClient serverClient = new PodClient(server, sandboxJar, TIMEOUT);
+    Map<String, Long> before = serverClient.stats();
+
+    SystemCommand.Result r = serverClient.echo(APP, "127.0.0.1:15006", "loop?");
+
+    assertThat(r.exitCode()).isEqualTo(1);
+    assertThat(serverSidecar.awaitLine(l -> l.contains("downstream=" + localAddress(r) + " "), TIMEOUT))
+        .contains("listener=virtualInbound ", "original_dst=127.0.0.1:15006 ").endsWith("result=LOOP_REFUSED");
+    Map<String, Long> after = serverClient.stats();
+    assertThat(delta(before, after, "listener.virtualInbound.downstream_cx_loop_refused")).isEqualTo(1);
+    assertThat(delta(before, after, "cluster.InboundPassthroughCluster.upstream_cx_total")).isZero();
   }
 
   @Test
