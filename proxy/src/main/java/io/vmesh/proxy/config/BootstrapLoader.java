@@ -1,5 +1,6 @@
 package io.vmesh.proxy.config;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -31,8 +32,9 @@ public final class BootstrapLoader {
   /** The built-in configuration: virtualOutbound and virtualInbound passing everything through, plus admin. */
   public static final String DEFAULT_RESOURCE = "/bootstrap/default.yaml";
 
-  private static final ObjectMapper JSON = new ObjectMapper();
-  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+  // a key given twice would otherwise keep the last value and drop the first without a word
+  private static final ObjectMapper JSON = new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory()).enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
   private BootstrapLoader() {
   }

@@ -1,5 +1,6 @@
 package io.vmesh.proxy.config;
 
+import com.google.protobuf.Any;
 import com.google.protobuf.Duration;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
@@ -276,7 +277,7 @@ public final class RuntimeConfigBuilder {
     }
   }
 
-  private Optional<Message> unpack(com.google.protobuf.Any any, String at) {
+  private Optional<Message> unpack(Any any, String at) {
     if (any == null) {
       problems.add(ConfigException.at(at, "is required"));
       return Optional.empty();

@@ -116,6 +116,17 @@ class BootstrapLoaderTest {
         .hasMessageContaining("cannot read");
   }
 
+  @Test
+  void aKeyGivenTwiceIsRefusedRatherThanHalfIgnored() throws Exception {
+    Path yaml = write("twice.yaml", "node:\n  id: a\n  id: b\n");
+    Path json = write("twice.json", "{\"node\": {\"id\": \"a\", \"id\": \"b\"}}");
+
+    assertThatThrownBy(() -> BootstrapLoader.load(yaml)).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("not valid YAML").hasMessageContaining("Duplicate field 'id'");
+    assertThatThrownBy(() -> BootstrapLoader.load(json)).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("not valid JSON").hasMessageContaining("Duplicate field 'id'");
+  }
+
   private Path write(String name, String text) throws Exception {
     Path file = dir.resolve(name);
     Files.writeString(file, text);
