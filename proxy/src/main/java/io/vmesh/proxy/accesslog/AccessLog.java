@@ -21,7 +21,9 @@ public final class AccessLog {
     /** no filter chain matched and the listener has no default chain (Envoy's NR) */
     NO_FILTER_CHAIN,
     /** the cluster has no endpoint, a black hole such as BlackHoleCluster (Envoy's UH) */
-    NO_HEALTHY_UPSTREAM
+    NO_HEALTHY_UPSTREAM,
+    /** the listener filters did not finish within listener_filters_timeout */
+    LISTENER_FILTER_TIMEOUT
   }
 
   /** What is known of one connection when it ends. */

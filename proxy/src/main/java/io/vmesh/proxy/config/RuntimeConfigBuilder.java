@@ -15,7 +15,9 @@ import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.listener.v3.ListenerFilter;
+import io.envoyproxy.envoy.extensions.filters.listener.http_inspector.v3.HttpInspector;
 import io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst;
+import io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.netty.util.NetUtil;
 import io.vmesh.proxy.cluster.ClusterConfig;
@@ -46,6 +48,8 @@ public final class RuntimeConfigBuilder {
 
   /** Envoy's default {@code connect_timeout}. */
   static final int DEFAULT_CONNECT_TIMEOUT_MILLIS = 5_000;
+  /** Envoy's default {@code listener_filters_timeout}. */
+  static final long DEFAULT_LISTENER_FILTERS_TIMEOUT_MILLIS = 15_000;
 
   private final List<String> problems = new ArrayList<>();
 
@@ -182,14 +186,31 @@ public final class RuntimeConfigBuilder {
       problems.add(ConfigException.at(at + ".use_original_dst", "a listener that hands connections off must bind its port"));
     }
     boolean readsOriginalDst = useOriginalDst;
+    boolean tlsInspector = false;
+    boolean httpInspector = false;
     for (int i = 0; i < l.getListenerFiltersCount(); i++) {
       ListenerFilter f = l.getListenerFilters(i);
       String fat = at + ".listener_filters[" + i + "].typed_config";
       Optional<Message> config = unpack(f.hasTypedConfig() ? f.getTypedConfig() : null, fat);
-      if (config.isPresent() && config.get() instanceof OriginalDst) {
+      if (config.isEmpty()) {
+        continue;
+      }
+      if (config.get() instanceof OriginalDst) {
         readsOriginalDst = true;
-      } else if (config.isPresent()) {
+      } else if (config.get() instanceof TlsInspector) {
+        tlsInspector = true;
+      } else if (config.get() instanceof HttpInspector) {
+        httpInspector = true;
+      } else {
         problems.add(ConfigException.at(fat, config.get().getDescriptorForType().getFullName() + " is not a listener filter"));
+      }
+    }
+    long timeout = DEFAULT_LISTENER_FILTERS_TIMEOUT_MILLIS;
+    if (l.hasListenerFiltersTimeout()) {
+      Duration d = l.getListenerFiltersTimeout();
+      timeout = d.getSeconds() * 1000 + d.getNanos() / 1_000_000;
+      if (timeout < 0 || (timeout == 0 && d.getNanos() > 0)) {
+        problems.add(ConfigException.at(at + ".listener_filters_timeout", "must be 0 (none) or at least 1ms"));
       }
     }
     if (l.getFilterChainsCount() == 0 && !l.hasDefaultFilterChain()) {
@@ -218,7 +239,10 @@ public final class RuntimeConfigBuilder {
     if (problems.size() != before) {
       return null;
     }
-    return new ListenerConfig(l.getName(), address, bind, useOriginalDst, readsOriginalDst, matcher, defaultChain);
+    ListenerConfig.Sniffing sniffing = new ListenerConfig.Sniffing(
+        tlsInspector && (matcher.usesServerNames() || matcher.usesTransportProtocol() || matcher.usesApplicationProtocols()),
+        httpInspector && matcher.usesApplicationProtocols(), timeout, l.getContinueOnListenerFiltersTimeout());
+    return new ListenerConfig(l.getName(), address, bind, useOriginalDst, readsOriginalDst, matcher, defaultChain, sniffing);
   }
 
   private FilterChainConfig chain(FilterChain fc, String at, Map<String, ClusterConfig> clusters) {

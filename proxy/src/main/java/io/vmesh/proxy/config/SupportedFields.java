@@ -26,7 +26,9 @@ import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.listener.v3.ListenerFilter;
+import io.envoyproxy.envoy.extensions.filters.listener.http_inspector.v3.HttpInspector;
 import io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst;
+import io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -52,7 +54,7 @@ public final class SupportedFields {
 
   /** The {@code typed_config} types vmesh-proxy understands, by type URL. */
   private static final Map<String, Message> TYPED_CONFIGS = typedConfigs(TcpProxy.getDefaultInstance(),
-      OriginalDst.getDefaultInstance());
+      OriginalDst.getDefaultInstance(), TlsInspector.getDefaultInstance(), HttpInspector.getDefaultInstance());
 
   private SupportedFields() {
   }
@@ -64,9 +66,12 @@ public final class SupportedFields {
     put(m, Admin.getDescriptor(), "address");
     put(m, Bootstrap.StaticResources.getDescriptor(), "listeners", "clusters");
     put(m, Listener.getDescriptor(), "name", "address", "filter_chains", "default_filter_chain", "use_original_dst",
-        "bind_to_port", "listener_filters", "traffic_direction");
+        "bind_to_port", "listener_filters", "listener_filters_timeout", "continue_on_listener_filters_timeout",
+        "traffic_direction");
     put(m, ListenerFilter.getDescriptor(), "name", "typed_config");
     put(m, OriginalDst.getDescriptor());
+    put(m, TlsInspector.getDescriptor());
+    put(m, HttpInspector.getDescriptor());
     put(m, FilterChain.getDescriptor(), "name", "filter_chain_match", "filters");
     put(m, FilterChainMatch.getDescriptor(), "destination_port", "prefix_ranges", "server_names", "transport_protocol",
         "application_protocols", "direct_source_prefix_ranges", "source_type", "source_prefix_ranges", "source_ports");

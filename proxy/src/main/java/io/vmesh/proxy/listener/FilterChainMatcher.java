@@ -51,10 +51,29 @@ public final class FilterChainMatcher<T> {
   private static final int LEVELS = 9;
   private static final String ANY = "";
 
-  private final Node root;
+  private static final int SERVER_NAMES = 2;
+  private static final int TRANSPORT_PROTOCOL = 3;
+  private static final int APPLICATION_PROTOCOLS = 4;
 
-  private FilterChainMatcher(Node root) {
+  private final Node root;
+  // the criteria that some chain sets: a listener filter that feeds none of them need not run
+  private final boolean[] used;
+
+  private FilterChainMatcher(Node root, boolean[] used) {
     this.root = root;
+    this.used = used;
+  }
+
+  public boolean usesServerNames() {
+    return used[SERVER_NAMES];
+  }
+
+  public boolean usesTransportProtocol() {
+    return used[TRANSPORT_PROTOCOL];
+  }
+
+  public boolean usesApplicationProtocols() {
+    return used[APPLICATION_PROTOCOLS];
   }
 
   /**
@@ -68,10 +87,14 @@ public final class FilterChainMatcher<T> {
     }
     List<String> problems = new ArrayList<>();
     Node root = new Node();
+    boolean[] used = new boolean[LEVELS];
     for (int i = 0; i < chains.size(); i++) {
       String at = path + "[" + i + "].filter_chain_match";
       List<List<Object>> keys = keys(matches.get(i), at, problems);
       if (keys != null) {
+        for (int level = 0; level < LEVELS; level++) {
+          used[level] |= !keys.get(level).equals(List.of(ANY));
+        }
         insert(root, keys, 0, new Leaf(i, chains.get(i)), at, path, problems);
       }
     }
@@ -80,7 +103,7 @@ public final class FilterChainMatcher<T> {
       throw new ConfigException(problems.stream().distinct().toList());
     }
     root.freeze();
-    return new FilterChainMatcher<>(root);
+    return new FilterChainMatcher<>(root, used);
   }
 
   /** The chain for {@code c}, or empty when none matches. */

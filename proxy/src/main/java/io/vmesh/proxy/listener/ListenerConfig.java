@@ -11,7 +11,23 @@ import java.util.Optional;
  */
 public record ListenerConfig(String name, InetSocketAddress address, boolean bindToPort, boolean useOriginalDst,
                              boolean readsOriginalDst, FilterChainMatcher<FilterChainConfig> chains,
-                             FilterChainConfig defaultChain) {
+                             FilterChainConfig defaultChain, Sniffing sniffing) {
+
+  /**
+   * The listener filters that read a connection's first bytes before its chain is chosen. Each runs only
+   * when configured and some chain matches on what it finds, so a listener whose chains match on ports
+   * and addresses alone never waits for a client that speaks second.
+   *
+   * @param timeoutMillis {@code listener_filters_timeout}, 0 for none
+   * @param continueOnTimeout {@code continue_on_listener_filters_timeout}: on timeout, match with what is known
+   */
+  public record Sniffing(boolean tls, boolean http, long timeoutMillis, boolean continueOnTimeout) {
+    public static final Sniffing NONE = new Sniffing(false, false, 0, false);
+
+    public boolean active() {
+      return tls || http;
+    }
+  }
 
   /** The chain for a connection: the matching one, else the default chain, else none. */
   public Optional<FilterChainConfig> chainFor(FilterChainMatcher.Connection connection) {

@@ -21,6 +21,7 @@ public final class ProxyStats {
     public final Counter accepted;
     public final Counter loopRefused;
     public final Counter noFilterChainMatch;
+    public final Counter listenerFilterTimeout;
     public final AtomicLong active = new AtomicLong();
 
     ListenerStats(MeterRegistry registry, String name) {
@@ -28,6 +29,7 @@ public final class ProxyStats {
       accepted = registry.counter(p + "downstream_cx_total");
       loopRefused = registry.counter(p + "downstream_cx_loop_refused");
       noFilterChainMatch = registry.counter(p + "no_filter_chain_match");
+      listenerFilterTimeout = registry.counter(p + "downstream_pre_cx_timeout");
       registry.gauge(p + "downstream_cx_active", active);
     }
   }

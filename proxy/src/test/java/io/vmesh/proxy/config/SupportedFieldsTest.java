@@ -61,7 +61,9 @@ class SupportedFieldsTest {
             "listener 'l'.filter_chains[0].filters[0].typed_config: typed_config type type.googleapis.com/"
                 + "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager is not supported by "
                 + "vmesh-proxy (supported: type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy, "
-                + "type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst)"));
+                + "type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst, "
+                + "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector, "
+                + "type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector)"));
   }
 
   @Test
