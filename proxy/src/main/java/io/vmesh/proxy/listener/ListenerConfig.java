@@ -22,8 +22,6 @@ public record ListenerConfig(String name, InetSocketAddress address, boolean bin
    * @param continueOnTimeout {@code continue_on_listener_filters_timeout}: on timeout, match with what is known
    */
   public record Sniffing(boolean tls, boolean http, long timeoutMillis, boolean continueOnTimeout) {
-    public static final Sniffing NONE = new Sniffing(false, false, 0, false);
-
     public boolean active() {
       return tls || http;
     }
