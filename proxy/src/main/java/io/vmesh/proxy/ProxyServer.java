@@ -1,25 +1,31 @@
 package io.vmesh.proxy;
 
 import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vmesh.proxy.accesslog.AccessLog;
 import io.vmesh.proxy.admin.AdminServer;
-import io.vmesh.proxy.listener.VirtualOutboundListener;
+import io.vmesh.proxy.admin.HealthServer;
+import io.vmesh.proxy.config.RuntimeConfig;
+import io.vmesh.proxy.listener.ListenerServer;
 import io.vmesh.proxy.stats.ProxyStats;
 import java.time.Clock;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The running proxy: a Vert.x instance on native epoll, its listeners and its admin server. */
+/** The running proxy: a Vert.x instance on native epoll, its listeners, admin and health servers. */
 public final class ProxyServer {
 
   private static final Logger LOG = LoggerFactory.getLogger(ProxyServer.class);
 
-  public record Settings(String listenAddress, int outboundPort, String adminAddress, int adminPort, int concurrency) {
+  /** @param healthPort 0 for no health server */
+  public record Settings(int concurrency, String healthAddress, int healthPort) {
     public Settings {
       if (concurrency < 1) {
         throw new IllegalArgumentException("concurrency must be at least 1, got " + concurrency);
@@ -29,12 +35,18 @@ public final class ProxyServer {
 
   private final Settings settings;
   private final ProxyStats stats = new ProxyStats();
+  // read once per accepted connection; a new configuration replaces it whole
+  private final AtomicReference<RuntimeConfig> config;
   private final AtomicBoolean ready = new AtomicBoolean();
+  private final AtomicBoolean stopping = new AtomicBoolean();
   private final CountDownLatch stopped = new CountDownLatch(1);
   private Vertx vertx;
 
-  public ProxyServer(Settings settings) {
+  public ProxyServer(Settings settings, RuntimeConfig initial) {
     this.settings = settings;
+    this.config = new AtomicReference<>(initial);
+    initial.listeners().keySet().forEach(stats::listener);
+    initial.clusters().keySet().forEach(stats::cluster);
   }
 
   /** Starts everything or fails; in particular it refuses to run on anything but native epoll. */
@@ -48,18 +60,30 @@ public final class ProxyServer {
     }
     AccessLog accessLog = new AccessLog();
     Clock clock = Clock.systemUTC();
+    RuntimeConfig initial = config.get();
     try {
-      vertx.deployVerticle(() -> new VirtualOutboundListener(settings.listenAddress(), settings.outboundPort(), stats, accessLog, clock),
-              new DeploymentOptions().setInstances(settings.concurrency()))
-          .compose(id -> vertx.deployVerticle(new AdminServer(settings.adminAddress(), settings.adminPort(), stats, ready::get)))
-          .await(30, TimeUnit.SECONDS);
+      Future<?> started = vertx.deployVerticle(() -> new ListenerServer(config::get, stats, accessLog, clock),
+          new DeploymentOptions().setInstances(settings.concurrency()));
+      if (initial.admin().isPresent()) {
+        started = started.compose(id -> vertx.deployVerticle(
+            new AdminServer(initial.admin().get(), stats, ready::get, config::get, this::quit)));
+      }
+      if (settings.healthPort() != 0) {
+        started = started.compose(id -> vertx.deployVerticle(new HealthServer(settings.healthAddress(), settings.healthPort(), ready::get)));
+      }
+      started.await(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       vertx.close();
       throw new IllegalStateException("the proxy could not start: " + e.getMessage(), e);
     }
     ready.set(true);
-    LOG.info("vmesh-proxy ready: {} on {}:{}, admin on {}:{}, {} event loops (epoll)", VirtualOutboundListener.NAME,
-        settings.listenAddress(), settings.outboundPort(), settings.adminAddress(), settings.adminPort(), settings.concurrency());
+    String listeners = initial.boundListeners().stream()
+        .map(l -> l.name() + " on " + l.address().getAddress().getHostAddress() + ":" + l.address().getPort())
+        .collect(Collectors.joining(", "));
+    long handoff = initial.listeners().values().stream().filter(l -> !l.bindToPort()).count();
+    LOG.info("vmesh-proxy ready: {} (+{} hand-off listeners, {} clusters), admin on {}, health on {}, {} event loops (epoll)",
+        listeners, handoff, initial.clusters().size(), initial.admin().map(a -> a.getAddress().getHostAddress() + ":" + a.getPort()).orElse("none"),
+        settings.healthPort() == 0 ? "none" : settings.healthAddress() + ":" + settings.healthPort(), settings.concurrency());
   }
 
   public void awaitStop() throws InterruptedException {
@@ -67,6 +91,9 @@ public final class ProxyServer {
   }
 
   public void stop() {
+    if (!stopping.compareAndSet(false, true)) {
+      return;
+    }
     ready.set(false);
     if (vertx != null) {
       try {
@@ -78,7 +105,17 @@ public final class ProxyServer {
     stopped.countDown();
   }
 
+  /** POST /quitquitquit: stop off the event loop, which stopping waits for. */
+  private void quit() {
+    LOG.info("quitquitquit received: stopping");
+    new Thread(this::stop, "vmesh-quit").start();
+  }
+
   public ProxyStats stats() {
     return stats;
+  }
+
+  public RuntimeConfig config() {
+    return config.get();
   }
 }

@@ -1,34 +1,59 @@
 package io.vmesh.proxy;
 
+import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
+import io.vmesh.proxy.config.BootstrapLoader;
+import io.vmesh.proxy.config.ConfigException;
+import io.vmesh.proxy.config.RuntimeConfig;
+import io.vmesh.proxy.config.RuntimeConfigBuilder;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Clock;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code vmesh-proxy run}: the sidecar process. */
 @Command(name = "run",
     mixinStandardHelpOptions = true,
-    description = {"Run the proxy: virtualOutbound on the outbound capture port, admin on loopback.",
-        "Runs until SIGTERM or SIGINT."})
+    description = {"Run the proxy from an Envoy bootstrap file (YAML or JSON), or from the built-in one:",
+        "virtualOutbound on 0.0.0.0:15001 and virtualInbound on 0.0.0.0:15006, both passthrough, admin on 127.0.0.1:15000.",
+        "Exit code 2: the bootstrap was refused (the message names the file and the field).",
+        "Runs until SIGTERM, SIGINT or POST /quitquitquit."})
 public final class RunCommand implements Callable<Integer> {
 
-  @Option(names = "--outbound-port", paramLabel = "PORT", description = "virtualOutbound port (default: ${DEFAULT-VALUE}).")
-  int outboundPort = 15001;
+  static final int EXIT_BAD_CONFIG = 2;
 
-  @Option(names = "--listen-address", paramLabel = "IP", description = "Address the capture listeners bind (default: ${DEFAULT-VALUE}).")
-  String listenAddress = "0.0.0.0";
+  @Option(names = "--bootstrap", paramLabel = "FILE", description = "Envoy Bootstrap, YAML or JSON (default: the built-in one).")
+  Path bootstrap;
 
-  @Option(names = "--admin-address", paramLabel = "IP", description = "Admin address; keep it on loopback (default: ${DEFAULT-VALUE}).")
-  String adminAddress = "127.0.0.1";
+  @Option(names = "--health-address", paramLabel = "IP", description = "Address of /healthz/ready (default: ${DEFAULT-VALUE}).")
+  String healthAddress = "0.0.0.0";
 
-  @Option(names = "--admin-port", paramLabel = "PORT", description = "Admin port (default: ${DEFAULT-VALUE}).")
-  int adminPort = 15000;
+  @Option(names = "--health-port", paramLabel = "PORT", description = "Port of /healthz/ready, 0 for none (default: ${DEFAULT-VALUE}).")
+  int healthPort = 15021;
 
   @Option(names = "--concurrency", paramLabel = "N", description = "Event loops, each with its own listener instance (default: ${DEFAULT-VALUE}).")
   int concurrency = 2;
 
+  @CommandLine.Spec
+  CommandLine.Model.CommandSpec spec;
+
   @Override
   public Integer call() throws Exception {
-    ProxyServer server = new ProxyServer(new ProxyServer.Settings(listenAddress, outboundPort, adminAddress, adminPort, concurrency));
+    RuntimeConfig config;
+    String source = bootstrap == null ? "built-in bootstrap " + BootstrapLoader.DEFAULT_RESOURCE : bootstrap.toString();
+    try {
+      Bootstrap proto = bootstrap == null ? BootstrapLoader.defaultBootstrap() : BootstrapLoader.load(bootstrap);
+      config = RuntimeConfigBuilder.build(proto, Clock.systemUTC());
+    } catch (ConfigException e) {
+      PrintWriter err = spec.commandLine().getErr();
+      err.println("vmesh-proxy: " + source + " refused; nothing started:");
+      e.problems().forEach(p -> err.println("  " + source + ": " + p));
+      err.flush();
+      return EXIT_BAD_CONFIG;
+    }
+    ProxyServer server = new ProxyServer(new ProxyServer.Settings(concurrency, healthAddress, healthPort), config);
     server.start();
     Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "vmesh-shutdown"));
     server.awaitStop();

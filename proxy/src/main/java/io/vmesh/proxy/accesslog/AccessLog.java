@@ -17,7 +17,13 @@ public final class AccessLog {
 
   /** How a connection ended; the words are the access log's {@code result} field. */
   public enum Result {
-    OK, UPSTREAM_CONNECT_FAILED, LOOP_REFUSED, NO_ORIGINAL_DST
+    OK, UPSTREAM_CONNECT_FAILED, LOOP_REFUSED, NO_ORIGINAL_DST,
+    /** no filter chain matched and the listener has no default chain (Envoy's NR) */
+    NO_FILTER_CHAIN,
+    /** the cluster has no endpoint, a black hole such as BlackHoleCluster (Envoy's UH) */
+    NO_HEALTHY_UPSTREAM,
+    /** the listener filters did not finish within listener_filters_timeout */
+    LISTENER_FILTER_TIMEOUT
   }
 
   /** What is known of one connection when it ends. */

@@ -1,34 +1,55 @@
 package io.vmesh.proxy.admin;
 
+import io.netty.util.NetUtil;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerRequest;
+import io.vmesh.proxy.cluster.ClusterConfig;
+import io.vmesh.proxy.config.RuntimeConfig;
+import io.vmesh.proxy.listener.ListenerConfig;
 import io.vmesh.proxy.stats.ProxyStats;
+import java.net.InetSocketAddress;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
- * The admin endpoint, on loopback only (like Envoy's :15000): {@code /ready} and {@code /stats}.
+ * The admin endpoint, on loopback only (like Envoy's :15000): {@code /ready}, {@code /stats},
+ * {@code /config_dump}, {@code /listeners}, {@code /clusters}, POST {@code /quitquitquit}.
  */
 public final class AdminServer extends VerticleBase {
 
-  private final String host;
-  private final int port;
+  private static final String INDEX = """
+      vmesh-proxy admin
+        /ready              200 once every listener is bound
+        /stats              counters, one 'name: value' a line
+        /config_dump        the running configuration as Envoy's ConfigDump JSON
+        /listeners          name::address, one listener a line
+        /clusters           name::property::value, one line each
+        /quitquitquit       POST: exit cleanly
+      """;
+
+  private final InetSocketAddress address;
   private final ProxyStats stats;
   private final BooleanSupplier ready;
+  private final Supplier<RuntimeConfig> configs;
+  private final Runnable quit;
   private HttpServer server;
 
-  public AdminServer(String host, int port, ProxyStats stats, BooleanSupplier ready) {
-    this.host = host;
-    this.port = port;
+  public AdminServer(InetSocketAddress address, ProxyStats stats, BooleanSupplier ready, Supplier<RuntimeConfig> configs,
+                     Runnable quit) {
+    this.address = address;
     this.stats = stats;
     this.ready = ready;
+    this.configs = configs;
+    this.quit = quit;
   }
 
   @Override
   public Future<?> start() {
     server = vertx.createHttpServer().requestHandler(this::handle);
-    return server.listen(port, host);
+    return server.listen(address.getPort(), address.getAddress().getHostAddress());
   }
 
   @Override
@@ -44,8 +65,47 @@ public final class AdminServer extends VerticleBase {
         res.setStatusCode(live ? 200 : 503).end(live ? "LIVE\n" : "PRE_INITIALIZING\n");
       }
       case "/stats" -> res.end(stats.text());
-      case "/" -> res.end("vmesh-proxy admin\n  /ready  200 once every listener is bound\n  /stats  counters, one 'name: value' a line\n");
+      case "/config_dump" -> res.putHeader("content-type", "application/json").end(configs.get().configDump());
+      case "/listeners" -> res.end(listeners(configs.get()));
+      case "/clusters" -> res.end(clusters(configs.get()));
+      case "/quitquitquit" -> {
+        if (req.method() != HttpMethod.POST) {
+          res.setStatusCode(405).putHeader("allow", "POST").end("use POST\n");
+          return;
+        }
+        // answer first: stopping closes this very server
+        res.end("OK\n").onComplete(v -> quit.run());
+      }
+      case "/" -> res.end(INDEX);
       default -> res.setStatusCode(404).end("no admin endpoint " + req.path() + "; see /\n");
     }
+  }
+
+  /** Envoy's text form: {@code name::ip:port}. */
+  static String listeners(RuntimeConfig config) {
+    StringBuilder sb = new StringBuilder();
+    for (ListenerConfig l : config.listeners().values()) {
+      sb.append(l.name()).append("::").append(hostPort(l.address())).append('\n');
+    }
+    return sb.toString();
+  }
+
+  /** Envoy's text form, {@code cluster::property::value}, for the properties this proxy has. */
+  static String clusters(RuntimeConfig config) {
+    StringBuilder sb = new StringBuilder();
+    for (ClusterConfig c : config.clusters().values()) {
+      sb.append(c.name()).append("::type::").append(c.type()).append('\n');
+      sb.append(c.name()).append("::connect_timeout_ms::").append(c.connectTimeoutMillis()).append('\n');
+      c.sourceAddress().ifPresent(s -> sb.append(c.name()).append("::source_address::").append(s).append('\n'));
+      for (InetSocketAddress e : c.endpoints()) {
+        sb.append(c.name()).append("::").append(hostPort(e)).append("::health_flags::healthy\n");
+      }
+    }
+    return sb.toString();
+  }
+
+  private static String hostPort(InetSocketAddress a) {
+    String host = NetUtil.toAddressString(a.getAddress());
+    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
   }
 }

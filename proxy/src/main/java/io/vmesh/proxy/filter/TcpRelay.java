@@ -37,9 +37,23 @@ public final class TcpRelay {
    * @param onSent     called with the size of each chunk read from upstream (and so sent downstream)
    */
   public TcpRelay(NetSocketInternal downstream, LongConsumer onReceived, LongConsumer onSent) {
+    this(downstream, onReceived, onSent, null, false);
+  }
+
+  /**
+   * As above, for a connection whose first bytes (and maybe FIN) were already read by a listener filter:
+   * they go upstream first, before anything read later.
+   *
+   * @param alreadyRead bytes read from downstream so far, owned by the relay from now on; null for none
+   * @param finAlreadyRead whether downstream already shut down its sending side
+   */
+  public TcpRelay(NetSocketInternal downstream, LongConsumer onReceived, LongConsumer onSent, ByteBuf alreadyRead,
+                  boolean finAlreadyRead) {
     this.downstream = downstream;
     this.onSent = onSent;
     this.toUpstream = new Direction(downstream, onReceived);
+    toUpstream.initial = alreadyRead;
+    toUpstream.finPending = finAlreadyRead;
     downstream.closeHandler(v -> {
       downstreamClosed = true;
       if (upstream != null) {
@@ -62,6 +76,7 @@ public final class TcpRelay {
     });
     upstream.exceptionHandler(t -> upstream.close());
     if (downstreamClosed) {
+      toUpstream.releaseInitial();
       upstream.close();
     } else {
       toUpstream.start(upstream);
@@ -72,6 +87,7 @@ public final class TcpRelay {
 
   /** Gives up on the connection before any upstream: closes the downstream socket. */
   public void abort() {
+    toUpstream.releaseInitial();
     downstream.close();
   }
 
@@ -106,6 +122,7 @@ public final class TcpRelay {
     private boolean paused = true;
     private boolean finPending;
     private boolean finForwarded;
+    private ByteBuf initial;
 
     Direction(NetSocketInternal from, LongConsumer onBytes) {
       this.from = from;
@@ -121,7 +138,25 @@ public final class TcpRelay {
     void start(NetSocketInternal to) {
       this.to = to;
       to.drainHandler(v -> resume());
+      if (initial != null) {
+        ByteBuf first = initial;
+        initial = null;
+        if (first.isReadable()) {
+          bytes += first.readableBytes();
+          onBytes.accept(first.readableBytes());
+          lastWrite = to.writeMessage(first);
+        } else {
+          first.release();
+        }
+      }
       resume();
+    }
+
+    void releaseInitial() {
+      if (initial != null) {
+        initial.release();
+        initial = null;
+      }
     }
 
     private void onMessage(Object msg) {

@@ -5,23 +5,56 @@ import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.Comparator;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The proxy's counters, named the way Envoy names its stats ({@code listener.<name>.*},
- * {@code cluster.<name>.*}) so that {@code /stats} reads like Envoy's admin output.
+ * {@code cluster.<name>.*}) so that {@code /stats} reads like Envoy's admin output. A listener's or
+ * cluster's stats exist (at zero) from the moment its configuration is loaded.
  */
 public final class ProxyStats {
 
-  private final MeterRegistry registry;
+  /** One listener's stats. */
+  public static final class ListenerStats {
+    public final Counter accepted;
+    public final Counter loopRefused;
+    public final Counter noFilterChainMatch;
+    public final Counter listenerFilterTimeout;
+    public final AtomicLong active = new AtomicLong();
 
-  public final Counter outboundAccepted;
-  public final Counter outboundLoopRefused;
-  public final AtomicLong outboundActive = new AtomicLong();
-  public final Counter passthroughConnections;
-  public final Counter passthroughConnectFailures;
-  public final Counter passthroughBytesSent;
-  public final Counter passthroughBytesReceived;
+    ListenerStats(MeterRegistry registry, String name) {
+      String p = "listener." + name + ".";
+      accepted = registry.counter(p + "downstream_cx_total");
+      loopRefused = registry.counter(p + "downstream_cx_loop_refused");
+      noFilterChainMatch = registry.counter(p + "no_filter_chain_match");
+      listenerFilterTimeout = registry.counter(p + "downstream_pre_cx_timeout");
+      registry.gauge(p + "downstream_cx_active", active);
+    }
+  }
+
+  /** One cluster's stats. */
+  public static final class ClusterStats {
+    public final Counter connections;
+    public final Counter connectFailures;
+    public final Counter noneHealthy;
+    public final Counter bytesSent;
+    public final Counter bytesReceived;
+
+    ClusterStats(MeterRegistry registry, String name) {
+      String p = "cluster." + name + ".";
+      connections = registry.counter(p + "upstream_cx_total");
+      connectFailures = registry.counter(p + "upstream_cx_connect_fail");
+      noneHealthy = registry.counter(p + "upstream_cx_none_healthy");
+      bytesSent = registry.counter(p + "upstream_cx_tx_bytes_total");
+      bytesReceived = registry.counter(p + "upstream_cx_rx_bytes_total");
+    }
+  }
+
+  private final MeterRegistry registry;
+  private final Map<String, ListenerStats> listeners = new ConcurrentHashMap<>();
+  private final Map<String, ClusterStats> clusters = new ConcurrentHashMap<>();
 
   public ProxyStats() {
     this(new SimpleMeterRegistry());
@@ -29,13 +62,14 @@ public final class ProxyStats {
 
   public ProxyStats(MeterRegistry registry) {
     this.registry = registry;
-    outboundAccepted = registry.counter("listener.virtualOutbound.downstream_cx_total");
-    outboundLoopRefused = registry.counter("listener.virtualOutbound.downstream_cx_loop_refused");
-    registry.gauge("listener.virtualOutbound.downstream_cx_active", outboundActive);
-    passthroughConnections = registry.counter("cluster.PassthroughCluster.upstream_cx_total");
-    passthroughConnectFailures = registry.counter("cluster.PassthroughCluster.upstream_cx_connect_fail");
-    passthroughBytesSent = registry.counter("cluster.PassthroughCluster.upstream_cx_tx_bytes_total");
-    passthroughBytesReceived = registry.counter("cluster.PassthroughCluster.upstream_cx_rx_bytes_total");
+  }
+
+  public ListenerStats listener(String name) {
+    return listeners.computeIfAbsent(name, n -> new ListenerStats(registry, n));
+  }
+
+  public ClusterStats cluster(String name) {
+    return clusters.computeIfAbsent(name, n -> new ClusterStats(registry, n));
   }
 
   /** Every stat as {@code name: value} lines, sorted by name, like Envoy's {@code /stats}. */

@@ -1,0 +1,211 @@
+package io.vmesh.proxy.config;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.Descriptors.Descriptor;
+import com.google.protobuf.Descriptors.FieldDescriptor;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
+import com.google.protobuf.TypeRegistry;
+import io.envoyproxy.envoy.admin.v3.BootstrapConfigDump;
+import io.envoyproxy.envoy.admin.v3.ClustersConfigDump;
+import io.envoyproxy.envoy.admin.v3.ListenersConfigDump;
+import io.envoyproxy.envoy.config.bootstrap.v3.Admin;
+import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.BindConfig;
+import io.envoyproxy.envoy.config.core.v3.CidrRange;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.listener.v3.ListenerFilter;
+import io.envoyproxy.envoy.extensions.filters.listener.http_inspector.v3.HttpInspector;
+import io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst;
+import io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The subset of Envoy's API that vmesh-proxy implements, as an allow-list of fields per message, and
+ * the check that refuses a message setting anything outside it. The same check serves bootstrap
+ * files and (later) xDS resources, whose NACK then names the field; {@code docs/proxy-config.md}
+ * lists exactly this table (a test keeps them equal).
+ */
+public final class SupportedFields {
+
+  /** Messages whose content is taken whole, without looking inside (free-form or well-known types). */
+  private static final Set<String> OPAQUE = Set.of("google.protobuf.Struct", "google.protobuf.Duration",
+      "google.protobuf.UInt32Value", "google.protobuf.BoolValue");
+
+  private static final Map<String, List<String>> FIELDS = fields();
+
+  /** The {@code typed_config} types vmesh-proxy understands, by type URL. */
+  private static final Map<String, Message> TYPED_CONFIGS = typedConfigs(TcpProxy.getDefaultInstance(),
+      OriginalDst.getDefaultInstance(), TlsInspector.getDefaultInstance(), HttpInspector.getDefaultInstance());
+
+  private SupportedFields() {
+  }
+
+  private static Map<String, List<String>> fields() {
+    Map<String, List<String>> m = new LinkedHashMap<>();
+    put(m, Bootstrap.getDescriptor(), "node", "admin", "static_resources");
+    put(m, Node.getDescriptor(), "id", "cluster", "metadata");
+    put(m, Admin.getDescriptor(), "address");
+    put(m, Bootstrap.StaticResources.getDescriptor(), "listeners", "clusters");
+    put(m, Listener.getDescriptor(), "name", "address", "filter_chains", "default_filter_chain", "use_original_dst",
+        "bind_to_port", "listener_filters", "listener_filters_timeout", "continue_on_listener_filters_timeout",
+        "traffic_direction");
+    put(m, ListenerFilter.getDescriptor(), "name", "typed_config");
+    put(m, OriginalDst.getDescriptor());
+    put(m, TlsInspector.getDescriptor());
+    put(m, HttpInspector.getDescriptor());
+    put(m, FilterChain.getDescriptor(), "name", "filter_chain_match", "filters");
+    put(m, FilterChainMatch.getDescriptor(), "destination_port", "prefix_ranges", "server_names", "transport_protocol",
+        "application_protocols", "direct_source_prefix_ranges", "source_type", "source_prefix_ranges", "source_ports");
+    put(m, CidrRange.getDescriptor(), "address_prefix", "prefix_len");
+    put(m, Filter.getDescriptor(), "name", "typed_config");
+    put(m, TcpProxy.getDescriptor(), "stat_prefix", "cluster", "weighted_clusters");
+    put(m, TcpProxy.WeightedCluster.getDescriptor(), "clusters");
+    put(m, TcpProxy.WeightedCluster.ClusterWeight.getDescriptor(), "name", "weight");
+    put(m, Cluster.getDescriptor(), "name", "type", "lb_policy", "connect_timeout", "load_assignment",
+        "upstream_bind_config");
+    put(m, BindConfig.getDescriptor(), "source_address");
+    put(m, ClusterLoadAssignment.getDescriptor(), "cluster_name", "endpoints");
+    put(m, LocalityLbEndpoints.getDescriptor(), "lb_endpoints");
+    put(m, LbEndpoint.getDescriptor(), "endpoint");
+    put(m, Endpoint.getDescriptor(), "address");
+    put(m, Address.getDescriptor(), "socket_address");
+    put(m, SocketAddress.getDescriptor(), "address", "port_value", "protocol");
+    return Collections.unmodifiableMap(m);
+  }
+
+  private static void put(Map<String, List<String>> m, Descriptor d, String... names) {
+    for (String name : names) {
+      if (d.findFieldByName(name) == null) {
+        throw new IllegalStateException(d.getFullName() + " has no field " + name);
+      }
+    }
+    m.put(d.getFullName(), List.of(names));
+  }
+
+  private static Map<String, Message> typedConfigs(Message... defaults) {
+    Map<String, Message> m = new LinkedHashMap<>();
+    for (Message d : defaults) {
+      m.put("type.googleapis.com/" + d.getDescriptorForType().getFullName(), d);
+    }
+    return Collections.unmodifiableMap(m);
+  }
+
+  /** Every supported message (full name) with its supported fields, in the documented order. */
+  public static Map<String, List<String>> table() {
+    return FIELDS;
+  }
+
+  /** The types a {@code typed_config} may carry, for parsing and printing JSON. */
+  public static TypeRegistry typeRegistry() {
+    return Registry.INSTANCE;
+  }
+
+  /** Built on first use, after the tables above. */
+  private static final class Registry {
+    static final TypeRegistry INSTANCE = build();
+  }
+
+  private static TypeRegistry build() {
+    TypeRegistry.Builder b = TypeRegistry.newBuilder();
+    TYPED_CONFIGS.values().forEach(m -> b.add(m.getDescriptorForType()));
+    // what /config_dump packs into Any
+    b.add(List.of(Listener.getDescriptor(), Cluster.getDescriptor(), BootstrapConfigDump.getDescriptor(),
+        ListenersConfigDump.getDescriptor(), ClustersConfigDump.getDescriptor()));
+    return b.build();
+  }
+
+  /** The message a supported {@code typed_config} carries, or empty when vmesh-proxy does not know its type. */
+  public static Optional<Message> unpack(Any any) throws InvalidProtocolBufferException {
+    Message type = TYPED_CONFIGS.get(any.getTypeUrl());
+    return type == null ? Optional.empty() : Optional.of(type.getParserForType().parseFrom(any.getValue()));
+  }
+
+  /** The type URLs a {@code typed_config} may carry. */
+  public static Set<String> typedConfigTypes() {
+    return TYPED_CONFIGS.keySet();
+  }
+
+  /** The message type of a supported {@code typed_config}, or empty. */
+  public static Optional<Descriptor> typedConfigType(String typeUrl) {
+    return Optional.ofNullable(TYPED_CONFIGS.get(typeUrl)).map(Message::getDescriptorForType);
+  }
+
+  /** Refuses {@code message} when it sets any field outside the table, naming each such field by its path. */
+  public static void check(Message message, String path) throws ConfigException {
+    List<String> problems = new ArrayList<>();
+    walk(message, path, problems);
+    if (!problems.isEmpty()) {
+      throw new ConfigException(problems);
+    }
+  }
+
+  private static void walk(Message message, String path, List<String> problems) {
+    Descriptor type = message.getDescriptorForType();
+    if (OPAQUE.contains(type.getFullName())) {
+      return;
+    }
+    if (!message.getUnknownFields().asMap().isEmpty()) {
+      problems.add(ConfigException.at(path, "fields " + message.getUnknownFields().asMap().keySet()
+          + " are unknown to " + type.getFullName()));
+    }
+    if (message instanceof Any any) {
+      walkAny(any, path, problems);
+      return;
+    }
+    List<String> allowed = FIELDS.get(type.getFullName());
+    for (Map.Entry<FieldDescriptor, Object> e : message.getAllFields().entrySet()) {
+      FieldDescriptor field = e.getKey();
+      String fieldPath = path.isEmpty() ? field.getName() : path + "." + field.getName();
+      if (allowed == null || !allowed.contains(field.getName())) {
+        problems.add(ConfigException.at(fieldPath, "field not supported by vmesh-proxy (" + type.getFullName()
+            + " supports " + (allowed == null || allowed.isEmpty() ? "no fields" : String.join(", ", allowed))
+            + "; see docs/proxy-config.md)"));
+        continue;
+      }
+      if (field.getJavaType() != FieldDescriptor.JavaType.MESSAGE) {
+        continue;
+      }
+      if (field.isRepeated()) {
+        List<?> items = (List<?>) e.getValue();
+        for (int i = 0; i < items.size(); i++) {
+          walk((Message) items.get(i), fieldPath + "[" + i + "]", problems);
+        }
+      } else {
+        walk((Message) e.getValue(), fieldPath, problems);
+      }
+    }
+  }
+
+  private static void walkAny(Any any, String path, List<String> problems) {
+    try {
+      Optional<Message> inner = unpack(any);
+      if (inner.isEmpty()) {
+        problems.add(ConfigException.at(path, "typed_config type " + any.getTypeUrl()
+            + " is not supported by vmesh-proxy (supported: " + String.join(", ", TYPED_CONFIGS.keySet()) + ")"));
+        return;
+      }
+      walk(inner.get(), path, problems);
+    } catch (InvalidProtocolBufferException e) {
+      problems.add(ConfigException.at(path, "cannot decode " + any.getTypeUrl() + ": " + e.getMessage()));
+    }
+  }
+}

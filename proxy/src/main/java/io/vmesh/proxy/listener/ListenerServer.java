@@ -1,0 +1,324 @@
+package io.vmesh.proxy.listener;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.util.ReferenceCountUtil;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.internal.net.NetSocketInternal;
+import io.vertx.core.net.NetServer;
+import io.vertx.core.net.NetServerOptions;
+import io.vertx.core.net.NetSocket;
+import io.vmesh.proxy.accesslog.AccessLog;
+import io.vmesh.proxy.accesslog.AccessLog.Result;
+import io.vmesh.proxy.cluster.ClusterConfig;
+import io.vmesh.proxy.cluster.UpstreamConnector;
+import io.vmesh.proxy.config.RuntimeConfig;
+import io.vmesh.proxy.filter.TcpRelay;
+import io.vmesh.proxy.stats.ProxyStats;
+import io.vmesh.proxy.stats.ProxyStats.ClusterStats;
+import io.vmesh.proxy.stats.ProxyStats.ListenerStats;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Supplier;
+
+/**
+ * Binds every listener of the configuration that binds a port, on one event loop (one instance per
+ * loop; Vert.x spreads accepted connections over them), and serves each accepted connection: original
+ * destination, hand-off ({@code use_original_dst}), listener filters, filter chain, cluster, relay. The configuration is
+ * read once per connection, so a new one applies to new connections only.
+ */
+public final class ListenerServer extends VerticleBase {
+
+  private final Supplier<RuntimeConfig> configs;
+  private final ProxyStats stats;
+  private final AccessLog accessLog;
+  private final Clock clock;
+  private final List<NetServer> servers = new ArrayList<>();
+  private UpstreamConnector upstreams;
+
+  public ListenerServer(Supplier<RuntimeConfig> configs, ProxyStats stats, AccessLog accessLog, Clock clock) {
+    this.configs = configs;
+    this.stats = stats;
+    this.accessLog = accessLog;
+    this.clock = clock;
+  }
+
+  @Override
+  public Future<?> start() {
+    upstreams = new UpstreamConnector(vertx);
+    List<Future<NetServer>> listening = new ArrayList<>();
+    for (ListenerConfig listener : configs.get().boundListeners()) {
+      String name = listener.name();
+      NetServer server = vertx.createNetServer(new NetServerOptions()
+              .setHost(listener.address().getAddress().getHostAddress())
+              .setPort(listener.address().getPort())
+              .setTcpNoDelay(true)
+              .setReuseAddress(true))
+          .connectHandler(socket -> accept(name, socket));
+      servers.add(server);
+      listening.add(server.listen());
+    }
+    return Future.all(listening);
+  }
+
+  @Override
+  public Future<?> stop() {
+    List<Future<Void>> closing = new ArrayList<>();
+    servers.forEach(s -> closing.add(s.close()));
+    return Future.all(closing).eventually(() -> upstreams.close());
+  }
+
+  private void accept(String listenerName, NetSocket socket) {
+    NetSocketInternal downstream = (NetSocketInternal) socket;
+    Instant start = clock.instant();
+    long startNanos = System.nanoTime();
+    RuntimeConfig config = configs.get();
+    ListenerConfig accepting = config.listeners().get(listenerName);
+    if (accepting == null) {
+      // the listener left the configuration while this connection was being accepted
+      downstream.close();
+      return;
+    }
+    ListenerStats acceptingStats = stats.listener(accepting.name());
+    acceptingStats.accepted.increment();
+    Channel channel = downstream.channelHandlerContext().channel();
+    InetSocketAddress peer = (InetSocketAddress) channel.remoteAddress();
+    InetSocketAddress destination = (InetSocketAddress) channel.localAddress();
+    if (accepting.readsOriginalDst()) {
+      Optional<InetSocketAddress> found = OriginalDestination.of(channel);
+      if (found.isPresent()) {
+        destination = found.get();
+      } else if (accepting.useOriginalDst()) {
+        // nothing to hand off or dial: not a redirected connection
+        acceptingStats.loopRefused.increment();
+        downstream.close();
+        accessLog.log(new AccessLog.Entry(start, accepting.name(), peer, null, null, 0, 0, elapsedMillis(startNanos),
+            Result.NO_ORIGINAL_DST));
+        return;
+      }
+    }
+    ListenerConfig handling = accepting;
+    if (accepting.useOriginalDst()) {
+      handling = config.handoff(destination).orElse(accepting);
+    }
+    ListenerStats handlingStats = stats.listener(handling.name());
+    if (handling != accepting) {
+      handlingStats.accepted.increment();
+    }
+    Accepted c = new Accepted(downstream, config, handling, acceptingStats, handlingStats, peer, destination, start, startNanos);
+    if (handling.sniffing().active()) {
+      new Sniff(c).start();
+    } else {
+      route(c, FilterChainMatcher.Connection.tcp(destination, peer), null, false);
+    }
+  }
+
+  /** Chain, cluster, upstream address, then the relay; {@code alreadyRead} is owned from here on. */
+  private void route(Accepted c, FilterChainMatcher.Connection connection, ByteBuf alreadyRead, boolean finAlreadyRead) {
+    Optional<FilterChainConfig> chain = c.handling.chainFor(connection);
+    if (chain.isEmpty()) {
+      c.handlingStats.noFilterChainMatch.increment();
+      c.refuse(alreadyRead, null, Result.NO_FILTER_CHAIN);
+      return;
+    }
+    String clusterName = chain.get().tcpProxy().pickCluster();
+    ClusterConfig cluster = c.config.clusters().get(clusterName);
+    ClusterStats clusterStats = stats.cluster(clusterName);
+    InetSocketAddress upstream;
+    if (cluster.type() == ClusterConfig.Type.ORIGINAL_DST) {
+      if (c.config.isOwnListener(c.destination)) {
+        // not redirected by iptables: dialling it would reach this proxy again, forever
+        c.acceptingStats.loopRefused.increment();
+        c.refuse(alreadyRead, null, Result.LOOP_REFUSED);
+        return;
+      }
+      upstream = c.destination;
+    } else {
+      Optional<InetSocketAddress> endpoint = cluster.nextEndpoint();
+      if (endpoint.isEmpty()) {
+        clusterStats.noneHealthy.increment();
+        c.refuse(alreadyRead, clusterName, Result.NO_HEALTHY_UPSTREAM);
+        return;
+      }
+      upstream = endpoint.get();
+    }
+    serve(c, upstream, cluster, clusterStats, alreadyRead, finAlreadyRead);
+  }
+
+  private void serve(Accepted c, InetSocketAddress upstream, ClusterConfig cluster, ClusterStats clusterStats,
+                     ByteBuf alreadyRead, boolean finAlreadyRead) {
+    c.acceptingStats.active.incrementAndGet();
+    if (c.handlingStats != c.acceptingStats) {
+      c.handlingStats.active.incrementAndGet();
+    }
+    Runnable finished = () -> {
+      c.acceptingStats.active.decrementAndGet();
+      if (c.handlingStats != c.acceptingStats) {
+        c.handlingStats.active.decrementAndGet();
+      }
+    };
+    TcpRelay relay = new TcpRelay(c.downstream, clusterStats.bytesSent::increment, clusterStats.bytesReceived::increment,
+        alreadyRead, finAlreadyRead);
+    upstreams.connect(cluster, upstream).onComplete(ar -> {
+      if (ar.failed()) {
+        clusterStats.connectFailures.increment();
+        finished.run();
+        relay.abort();
+        c.log(cluster.name(), 0, 0, Result.UPSTREAM_CONNECT_FAILED);
+        return;
+      }
+      clusterStats.connections.increment();
+      relay.connect(ar.result()).onComplete(v -> {
+        finished.run();
+        c.log(cluster.name(), relay.bytesReceived(), relay.bytesSent(), Result.OK);
+      });
+    });
+  }
+
+  /** One accepted connection, until its chain is chosen. */
+  private final class Accepted {
+    final NetSocketInternal downstream;
+    final RuntimeConfig config;
+    final ListenerConfig handling;
+    final ListenerStats acceptingStats;
+    final ListenerStats handlingStats;
+    final InetSocketAddress peer;
+    final InetSocketAddress destination;
+    final Instant start;
+    final long startNanos;
+
+    Accepted(NetSocketInternal downstream, RuntimeConfig config, ListenerConfig handling, ListenerStats acceptingStats,
+             ListenerStats handlingStats, InetSocketAddress peer, InetSocketAddress destination, Instant start, long startNanos) {
+      this.downstream = downstream;
+      this.config = config;
+      this.handling = handling;
+      this.acceptingStats = acceptingStats;
+      this.handlingStats = handlingStats;
+      this.peer = peer;
+      this.destination = destination;
+      this.start = start;
+      this.startNanos = startNanos;
+    }
+
+    void refuse(ByteBuf alreadyRead, String cluster, Result result) {
+      if (alreadyRead != null) {
+        alreadyRead.release();
+      }
+      downstream.close();
+      log(cluster, 0, 0, result);
+    }
+
+    void log(String cluster, long received, long sent, Result result) {
+      accessLog.log(new AccessLog.Entry(start, handling.name(), peer, destination, cluster, received, sent,
+          elapsedMillis(startNanos), result));
+    }
+  }
+
+  /**
+   * The listener filters (tls_inspector, http_inspector): gathers the connection's first bytes until
+   * they tell the protocol, the client shuts down its side, or listener_filters_timeout; then the bytes
+   * go on to the chosen upstream untouched.
+   */
+  private final class Sniff {
+    private final Accepted c;
+    private final ListenerConfig.Sniffing sniffing;
+    private final CompositeByteBuf read;
+    private long timer = -1;
+    private boolean done;
+
+    Sniff(Accepted c) {
+      this.c = c;
+      this.sniffing = c.handling.sniffing();
+      this.read = c.downstream.channelHandlerContext().alloc().compositeBuffer(Integer.MAX_VALUE);
+    }
+
+    void start() {
+      // a FIN while sniffing must arrive as an event, to be forwarded after the bytes before it
+      c.downstream.channelHandlerContext().channel().config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+      c.downstream.messageHandler(msg -> {
+        if (done || !(msg instanceof ByteBuf buf)) {
+          ReferenceCountUtil.release(msg);
+          return;
+        }
+        read.addComponent(true, buf);
+        finish(false, false);
+      });
+      c.downstream.eventHandler(event -> {
+        if (event instanceof ChannelInputShutdownEvent && !done) {
+          finish(true, true);
+        } else {
+          ReferenceCountUtil.release(event);
+        }
+      });
+      c.downstream.closeHandler(v -> {
+        if (!done) {
+          done = true;
+          cancelTimer();
+          read.release();
+        }
+      });
+      if (sniffing.timeoutMillis() > 0) {
+        timer = vertx.setTimer(sniffing.timeoutMillis(), id -> onTimeout());
+      }
+    }
+
+    private void onTimeout() {
+      timer = -1;
+      if (done) {
+        return;
+      }
+      c.handlingStats.listenerFilterTimeout.increment();
+      if (sniffing.continueOnTimeout()) {
+        finish(true, false);
+      } else {
+        done = true;
+        c.refuse(read, null, Result.LISTENER_FILTER_TIMEOUT);
+      }
+    }
+
+    /**
+     * Decides once the inspectors have seen enough.
+     *
+     * @param last whether what was read is all there will be to decide on (FIN or timeout)
+     * @param fin whether the client has shut down its side
+     */
+    private void finish(boolean last, boolean fin) {
+      Sniffed tls = sniffing.tls() ? TlsInspector.inspect(read) : Sniffed.NOT_FOUND;
+      if (tls.status() == Sniffed.Status.NEED_MORE && !last) {
+        return;
+      }
+      Sniffed found = tls.status() == Sniffed.Status.FOUND ? tls : Sniffed.NOT_FOUND;
+      if (found == Sniffed.NOT_FOUND && sniffing.http()) {
+        Sniffed http = HttpInspector.inspect(read);
+        if (http.status() == Sniffed.Status.NEED_MORE && !last) {
+          return;
+        }
+        found = http.status() == Sniffed.Status.FOUND ? http : Sniffed.NOT_FOUND;
+      }
+      done = true;
+      cancelTimer();
+      String transport = found.transportProtocol().isEmpty() ? "raw_buffer" : found.transportProtocol();
+      route(c, new FilterChainMatcher.Connection(c.destination, c.peer, c.peer, found.serverName(), transport,
+          found.applicationProtocols()), read, fin);
+    }
+
+    private void cancelTimer() {
+      if (timer >= 0) {
+        vertx.cancelTimer(timer);
+        timer = -1;
+      }
+    }
+  }
+
+  private static long elapsedMillis(long startNanos) {
+    return (System.nanoTime() - startNanos) / 1_000_000;
+  }
+}

@@ -1,0 +1,140 @@
+package io.vmesh.proxy.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class BootstrapLoaderTest {
+
+  @TempDir
+  Path dir;
+
+  @Test
+  void yamlAndJsonFilesGiveTheSameBootstrap() throws Exception {
+    Bootstrap yaml = BootstrapLoader.load(resource("static.yaml"));
+    Bootstrap json = BootstrapLoader.load(resource("static.json"));
+
+    assertThat(json).isEqualTo(yaml);
+    assertThat(yaml.getNode().getCluster()).isEqualTo("app.default");
+    assertThat(yaml.getStaticResources().getListenersCount()).isEqualTo(3);
+    assertThat(yaml.getStaticResources().getListeners(1).getBindToPort().getValue()).isFalse();
+    TcpProxy tcp = yaml.getStaticResources().getListeners(1).getFilterChains(0).getFilters(0).getTypedConfig().unpack(TcpProxy.class);
+    assertThat(tcp.getCluster()).isEqualTo("outbound|7000||echo");
+    assertThat(yaml.getStaticResources().getClusters(2).getConnectTimeout().getNanos()).isEqualTo(500_000_000);
+  }
+
+  @Test
+  void theBuiltInBootstrapIsAValidEnvoyBootstrap() throws Exception {
+    RuntimeConfig config = RuntimeConfigBuilder.build(BootstrapLoader.defaultBootstrap(), java.time.Clock.systemUTC());
+
+    assertThat(config.listeners()).containsOnlyKeys("virtualOutbound", "virtualInbound");
+    assertThat(config.listeners().get("virtualOutbound").useOriginalDst()).isTrue();
+    assertThat(config.listeners().get("virtualInbound").readsOriginalDst()).isTrue();
+    assertThat(config.clusters().get("InboundPassthroughCluster").sourceAddress()).contains("127.0.0.6");
+    assertThat(config.admin()).hasValueSatisfying(a -> assertThat(a.getPort()).isEqualTo(15000));
+  }
+
+  @Test
+  void aFieldVmeshDoesNotImplementIsRefusedByItsPath() throws Exception {
+    Path file = write("unsupported.yaml", """
+        static_resources:
+          listeners:
+          - name: l
+            address: { socket_address: { address: 0.0.0.0, port_value: 9000 } }
+            per_connection_buffer_limit_bytes: 1024
+            filter_chains:
+            - filters:
+              - name: tcp
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+                  stat_prefix: x
+                  cluster: c
+                  idle_timeout: 5s
+        """);
+
+    assertThatThrownBy(() -> BootstrapLoader.load(file))
+        .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactlyInAnyOrder(
+            "static_resources.listeners[0].per_connection_buffer_limit_bytes: field not supported by vmesh-proxy "
+                + "(envoy.config.listener.v3.Listener supports name, address, filter_chains, default_filter_chain, "
+                + "use_original_dst, bind_to_port, listener_filters, listener_filters_timeout, "
+                + "continue_on_listener_filters_timeout, traffic_direction; see docs/proxy-config.md)",
+            "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.idle_timeout: field not supported "
+                + "by vmesh-proxy (envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy supports stat_prefix, cluster, "
+                + "weighted_clusters; see docs/proxy-config.md)"));
+  }
+
+  @Test
+  void aFieldThatDoesNotExistIsNamedWithItsPathInEitherSpelling() throws Exception {
+    Path file = write("typo.json", """
+        {"staticResources": {"clusters": [{"name": "c", "loadAssignment": {"clusterName": "c", "endpoints": [
+          {"lbEndpoints": [{"endpoint": {"adress": {}}}]}]}}]}}
+        """);
+
+    assertThatThrownBy(() -> BootstrapLoader.load(file))
+        .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactly(
+            "static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.adress: "
+                + "no such field in envoy.config.endpoint.v3.Endpoint"));
+  }
+
+  @Test
+  void aTypedConfigOfAnUnsupportedTypeIsNamed() throws Exception {
+    Path file = write("hcm.yaml", """
+        static_resources:
+          listeners:
+          - name: l
+            filter_chains:
+            - filters:
+              - name: envoy.filters.network.http_connection_manager
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                  stat_prefix: http
+        """);
+
+    assertThatThrownBy(() -> BootstrapLoader.load(file))
+        .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactly(
+            "static_resources.listeners[0].filter_chains[0].filters[0].typed_config: typed_config type "
+                + "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager "
+                + "is not supported by vmesh-proxy"));
+  }
+
+  @Test
+  void aWrongValueTypeAndBrokenYamlAreRefused() throws Exception {
+    Path wrongType = write("port.yaml", "admin: { address: { socket_address: { address: 127.0.0.1, port_value: lots } } }\n");
+    Path broken = write("broken.yaml", "static_resources: [\n");
+
+    assertThatThrownBy(() -> BootstrapLoader.load(wrongType)).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("not a valid envoy.config.bootstrap.v3.Bootstrap").hasMessageContaining("lots");
+    assertThatThrownBy(() -> BootstrapLoader.load(broken)).isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("(root): not valid YAML");
+    assertThatThrownBy(() -> BootstrapLoader.load(dir.resolve("missing.yaml"))).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("cannot read");
+  }
+
+  @Test
+  void aKeyGivenTwiceIsRefusedRatherThanHalfIgnored() throws Exception {
+    Path yaml = write("twice.yaml", "node:\n  id: a\n  id: b\n");
+    Path json = write("twice.json", "{\"node\": {\"id\": \"a\", \"id\": \"b\"}}");
+
+    assertThatThrownBy(() -> BootstrapLoader.load(yaml)).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("not valid YAML").hasMessageContaining("Duplicate field 'id'");
+    assertThatThrownBy(() -> BootstrapLoader.load(json)).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("not valid JSON").hasMessageContaining("Duplicate field 'id'");
+  }
+
+  private Path write(String name, String text) throws Exception {
+    Path file = dir.resolve(name);
+    Files.writeString(file, text);
+    return file;
+  }
+
+  static Path resource(String name) throws URISyntaxException {
+    return Path.of(BootstrapLoaderTest.class.getResource("/bootstrap/" + name).toURI());
+  }
+}

@@ -1,0 +1,204 @@
+package io.vmesh.proxy.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
+import io.vmesh.proxy.cluster.ClusterConfig;
+import io.vmesh.proxy.filter.TcpProxyRoute;
+import io.vmesh.proxy.listener.FilterChainMatcher.Connection;
+import io.vmesh.proxy.listener.ListenerConfig;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class RuntimeConfigBuilderTest {
+
+  private static final Clock CLOCK = Clock.fixed(Instant.parse("2026-11-26T12:00:00Z"), ZoneOffset.UTC);
+
+  private static final String CLUSTERS = """
+        clusters:
+        - name: PassthroughCluster
+          type: ORIGINAL_DST
+          lb_policy: CLUSTER_PROVIDED
+        - name: echo
+          load_assignment:
+            endpoints:
+            - lb_endpoints:
+              - endpoint: { address: { socket_address: { address: 10.0.0.2, port_value: 7001 } } }
+        """;
+
+  @Test
+  void handOffPrefersTheExactAddressThenTheWildcardPortThenNone() throws Exception {
+    RuntimeConfig config = RuntimeConfigBuilder.build(BootstrapLoader.load(BootstrapLoaderTest.resource("static.yaml")), CLOCK);
+
+    assertThat(config.handoff(addr("10.88.0.11", 7000)).map(ListenerConfig::name)).contains("10.88.0.11_7000");
+    assertThat(config.handoff(addr("10.88.0.12", 7000))).isEmpty();
+    assertThat(config.handoff(addr("10.88.0.12", 8000)).map(ListenerConfig::name)).contains("0.0.0.0_8000");
+    assertThat(config.handoff(addr("10.88.0.11", 8000)).map(ListenerConfig::name)).contains("0.0.0.0_8000");
+    assertThat(config.handoff(addr("fd00::1", 8000))).as("an IPv4 wildcard does not take IPv6").isEmpty();
+    assertThat(config.boundListeners()).extracting(ListenerConfig::name).containsExactly("virtualOutbound");
+  }
+
+  @Test
+  void theVirtualListenersOwnChainsDecideWhatIsNotHandedOff() throws Exception {
+    RuntimeConfig config = RuntimeConfigBuilder.build(BootstrapLoader.load(BootstrapLoaderTest.resource("static.yaml")), CLOCK);
+    ListenerConfig outbound = config.listeners().get("virtualOutbound");
+    InetSocketAddress app = addr("10.88.0.10", 40000);
+
+    assertThat(outbound.chainFor(Connection.tcp(addr("10.88.0.99", 15001), app)).orElseThrow().tcpProxy().clusters())
+        .containsExactly("BlackHoleCluster");
+    assertThat(outbound.chainFor(Connection.tcp(addr("10.88.0.99", 443), app)).orElseThrow().tcpProxy().clusters())
+        .containsExactly("PassthroughCluster");
+    assertThat(config.clusters().get("BlackHoleCluster").nextEndpoint()).isEmpty();
+    ClusterConfig echo = config.clusters().get("outbound|7000||echo");
+    assertThat(List.of(echo.nextEndpoint().orElseThrow(), echo.nextEndpoint().orElseThrow(), echo.nextEndpoint().orElseThrow()))
+        .as("round robin").containsExactly(addr("10.88.0.11", 7001), addr("10.88.0.12", 7001), addr("10.88.0.11", 7001));
+    assertThat(echo.connectTimeoutMillis()).isEqualTo(1500);
+    TcpProxyRoute split = config.listeners().get("0.0.0.0_8000").chainFor(Connection.tcp(addr("10.1.1.1", 8000), app))
+        .orElseThrow().tcpProxy();
+    assertThat(split.totalWeight()).isEqualTo(100);
+    assertThat(split.clusterAt(0)).isEqualTo("outbound|7000||echo");
+    assertThat(split.clusterAt(89)).isEqualTo("outbound|7000||echo");
+    assertThat(split.clusterAt(90)).isEqualTo("PassthroughCluster");
+  }
+
+  @Test
+  void aDefaultChainTakesWhatNoChainMatches() throws Exception {
+    RuntimeConfig config = build("""
+        listeners:
+        - name: inbound
+          address: { socket_address: { address: 0.0.0.0, port_value: 15006 } }
+          filter_chains:
+          - filter_chain_match: { destination_port: 8080 }
+            filters: [ { name: t, typed_config: { "@type": "%s", stat_prefix: s, cluster: echo } } ]
+          default_filter_chain:
+            filters: [ { name: t, typed_config: { "@type": "%s", stat_prefix: s, cluster: PassthroughCluster } } ]
+        """.formatted(TCP, TCP));
+    ListenerConfig inbound = config.listeners().get("inbound");
+
+    assertThat(inbound.chainFor(Connection.tcp(addr("10.0.0.1", 8080), addr("10.0.0.9", 1))).orElseThrow().tcpProxy().clusters())
+        .containsExactly("echo");
+    assertThat(inbound.chainFor(Connection.tcp(addr("10.0.0.1", 9090), addr("10.0.0.9", 1))).orElseThrow().tcpProxy().clusters())
+        .containsExactly("PassthroughCluster");
+  }
+
+  @Test
+  void invalidConfigsAreRefusedNamingEveryBadField() {
+    assertThatThrownBy(() -> build("""
+        listeners:
+        - name: a
+          address: { socket_address: { address: 0.0.0.0, port_value: 70000 } }
+          filter_chains:
+          - filters: [ { name: t, typed_config: { "@type": "%s", stat_prefix: s, cluster: nowhere } } ]
+        - name: a
+          address: { socket_address: { address: my-host, port_value: 9000 } }
+          filter_chains:
+          - filter_chain_match: { destination_port: 80 }
+            filters: [ { name: t, typed_config: { "@type": "%s", stat_prefix: s, cluster: echo } } ]
+          - filter_chain_match: { destination_port: 80 }
+            filters: [ { name: t, typed_config: { "@type": "%s", cluster: echo } } ]
+        """.formatted(TCP, TCP, TCP)))
+        .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactlyInAnyOrder(
+            "static_resources.listeners[0].address.socket_address.port_value: must be between 1 and 65535, got 70000",
+            "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.cluster: unknown cluster 'nowhere' "
+                + "(clusters: PassthroughCluster, echo)",
+            "static_resources.listeners[1].address.socket_address.address: 'my-host' is not an IP address",
+            "static_resources.listeners[1].filter_chains[1].filters[0].typed_config.stat_prefix: is required",
+            "static_resources.listeners[1].filter_chains[1].filter_chain_match: matches the same connections as "
+                + "static_resources.listeners[1].filter_chains[0] (two chains with the same match make the listener invalid)",
+            "static_resources.listeners[1].name: duplicate listener name 'a'"));
+  }
+
+  @Test
+  void clustersAndListenerShapesOutsideTheSubsetAreRefused() {
+    assertThatThrownBy(() -> build("""
+        listeners:
+        - name: handoff
+          address: { socket_address: { address: 10.0.0.1, port_value: 80 } }
+          bind_to_port: false
+          use_original_dst: true
+        - name: twice
+          address: { socket_address: { address: 10.0.0.1, port_value: 80 } }
+          bind_to_port: false
+          filter_chains:
+          - filters:
+            - { name: a, typed_config: { "@type": "%s", stat_prefix: s, cluster: echo } }
+            - { name: b, typed_config: { "@type": "%s", stat_prefix: s, cluster: echo } }
+        clusters:
+        - { name: eds, type: EDS }
+        - { name: odst, type: ORIGINAL_DST }
+        - { name: echo, connect_timeout: 0s, upstream_bind_config: { source_address: { address: 127.0.0.6, port_value: 5 } } }
+        - { name: echo }
+        """.formatted(TCP, TCP), ""))
+        .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactlyInAnyOrder(
+            "static_resources.clusters[0].type: EDS is not supported (STATIC, ORIGINAL_DST)",
+            "static_resources.clusters[1].lb_policy: ROUND_ROBIN is not supported for a ORIGINAL_DST cluster (use CLUSTER_PROVIDED)",
+            "static_resources.clusters[2].connect_timeout: must be at least 1ms, got 0s 0ns",
+            "static_resources.clusters[2].upstream_bind_config.source_address.port_value: a fixed source port is not supported (leave it 0)",
+            "static_resources.clusters[3].name: duplicate cluster name 'echo'",
+            "static_resources.listeners[0].use_original_dst: a listener that hands connections off must bind its port",
+            "static_resources.listeners[0].filter_chains: a listener needs filter_chains or a default_filter_chain",
+            "static_resources.listeners[1].filter_chains[0].filters: exactly one network filter, a tcp_proxy, is supported; got 2"));
+  }
+
+  @Test
+  void twoListenersOnOneAddressAreRefused() {
+    String chain = "filter_chains: [ { filters: [ { name: t, typed_config: { \"@type\": \"%s\", stat_prefix: s, cluster: echo } } ] } ]"
+        .formatted(TCP);
+    assertThatThrownBy(() -> build("""
+        listeners:
+        - { name: one, address: { socket_address: { address: 0.0.0.0, port_value: 9000 } }, %s }
+        - { name: two, address: { socket_address: { address: 0.0.0.0, port_value: 9000 } }, %s }
+        """.formatted(chain, chain)))
+        .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactly(
+            "static_resources.listeners[1].address: the same address as static_resources.listeners[0]"));
+  }
+
+  @Test
+  void theConfigDumpIsEnvoysShapeAndParsesBack() throws Exception {
+    RuntimeConfig config = RuntimeConfigBuilder.build(BootstrapLoader.load(BootstrapLoaderTest.resource("static.yaml")), CLOCK);
+
+    String dump = config.configDump();
+
+    assertThat(dump).contains("\"@type\": \"type.googleapis.com/envoy.admin.v3.BootstrapConfigDump\"",
+        "\"@type\": \"type.googleapis.com/envoy.admin.v3.ListenersConfigDump\"",
+        "\"@type\": \"type.googleapis.com/envoy.admin.v3.ClustersConfigDump\"",
+        "\"staticListeners\"", "\"name\": \"10.88.0.11_7000\"", "\"bindToPort\": false",
+        "\"@type\": \"type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy\"",
+        "\"lastUpdated\": \"2026-11-26T12:00:00Z\"");
+    var parsed = io.envoyproxy.envoy.admin.v3.ConfigDump.newBuilder();
+    com.google.protobuf.util.JsonFormat.parser().usingTypeRegistry(SupportedFields.typeRegistry()).merge(dump, parsed);
+    assertThat(parsed.getConfigs(0).unpack(io.envoyproxy.envoy.admin.v3.BootstrapConfigDump.class).getBootstrap())
+        .isEqualTo(config.bootstrap());
+  }
+
+  @Test
+  void anOriginalDestinationOfTheProxysOwnListenerIsALoop() throws Exception {
+    RuntimeConfig config = RuntimeConfigBuilder.build(BootstrapLoader.defaultBootstrap(), CLOCK);
+
+    assertThat(config.isOwnListener(addr("127.0.0.1", 15001))).isTrue();
+    assertThat(config.isOwnListener(addr("127.0.0.1", 15006))).isTrue();
+    assertThat(config.isOwnListener(addr("127.0.0.1", 15002))).isFalse();
+    assertThat(config.isOwnListener(addr("192.0.2.1", 15001))).as("not an address of this host").isFalse();
+  }
+
+  static final String TCP = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
+
+  private static RuntimeConfig build(String staticResources) throws ConfigException {
+    return build(staticResources, CLUSTERS);
+  }
+
+  private static RuntimeConfig build(String listeners, String clusters) throws ConfigException {
+    String yaml = "static_resources:\n" + (listeners + clusters).indent(2);
+    Bootstrap bootstrap = BootstrapLoader.parse(yaml, false);
+    return RuntimeConfigBuilder.build(bootstrap, CLOCK);
+  }
+
+  private static InetSocketAddress addr(String ip, int port) {
+    return new InetSocketAddress(io.netty.util.NetUtil.createInetAddressFromIpAddressString(ip), port);
+  }
+}

@@ -1,0 +1,82 @@
+package io.vmesh.proxy.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnknownFieldSet;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+class SupportedFieldsTest {
+
+  private static final Pattern ROW = Pattern.compile("^\\| `([a-zA-Z0-9_.]+)` \\| (.*) \\|$");
+
+  @Test
+  void theDocumentedTableIsTheEnforcedOne() throws Exception {
+    String doc = Files.readString(Path.of("..", "docs", "proxy-config.md"));
+    Map<String, List<String>> documented = new LinkedHashMap<>();
+    for (String line : doc.lines().toList()) {
+      Matcher m = ROW.matcher(line);
+      if (m.matches() && !m.group(1).startsWith("type.googleapis.com/")) {
+        String fields = m.group(2).equals("(no fields)") ? "" : m.group(2).replace("`", "");
+        documented.put(m.group(1), fields.isEmpty() ? List.of() : Arrays.asList(fields.split(", ")));
+      }
+    }
+
+    assertThat(documented).containsExactlyEntriesOf(SupportedFields.table());
+    assertThat(SupportedFields.typedConfigTypes()).allSatisfy(type -> assertThat(doc).contains("| `" + type + "` |"));
+  }
+
+  @Test
+  void aResourceIsCheckedTheSameWayWithoutABootstrapAroundIt() {
+    // as an xDS Listener would arrive: the path starts at the resource
+    Listener listener = Listener.newBuilder().setName("l")
+        .addFilterChains(FilterChain.newBuilder()
+            .setFilterChainMatch(FilterChainMatch.newBuilder().setAddressSuffix("::1"))
+            .addFilters(Filter.newBuilder().setName("hcm").setTypedConfig(Any.pack(HttpConnectionManager.getDefaultInstance()))))
+        .build();
+
+    assertThatThrownBy(() -> SupportedFields.check(listener, "listener 'l'"))
+        .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactly(
+            "listener 'l'.filter_chains[0].filter_chain_match.address_suffix: field not supported by vmesh-proxy "
+                + "(envoy.config.listener.v3.FilterChainMatch supports destination_port, prefix_ranges, server_names, "
+                + "transport_protocol, application_protocols, direct_source_prefix_ranges, source_type, "
+                + "source_prefix_ranges, source_ports; see docs/proxy-config.md)",
+            "listener 'l'.filter_chains[0].filters[0].typed_config: typed_config type type.googleapis.com/"
+                + "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager is not supported by "
+                + "vmesh-proxy (supported: type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy, "
+                + "type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst, "
+                + "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector, "
+                + "type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector)"));
+  }
+
+  @Test
+  void fieldsUnknownToTheProtosAndUndecodableConfigsAreRefused() {
+    Cluster withUnknown = Cluster.newBuilder().setName("c")
+        .setUnknownFields(UnknownFieldSet.newBuilder().addField(9999, UnknownFieldSet.Field.newBuilder().addVarint(1).build()).build())
+        .build();
+    Filter garbage = Filter.newBuilder().setName("t").setTypedConfig(Any.newBuilder()
+        .setTypeUrl("type.googleapis.com/" + TcpProxy.getDescriptor().getFullName()).setValue(ByteString.copyFromUtf8("\u00ff\u00ff"))).build();
+
+    assertThatThrownBy(() -> SupportedFields.check(withUnknown, "cluster 'c'")).hasMessage(
+        "cluster 'c': fields [9999] are unknown to envoy.config.cluster.v3.Cluster");
+    assertThatThrownBy(() -> SupportedFields.check(garbage, "f")).hasMessageStartingWith(
+        "f.typed_config: cannot decode type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy");
+  }
+}
