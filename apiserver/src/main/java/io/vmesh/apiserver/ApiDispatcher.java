@@ -1,0 +1,345 @@
+package io.vmesh.apiserver;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import io.fabric8.mockwebserver.dsl.HttpMethod;
+import io.fabric8.mockwebserver.http.Buffer;
+import io.fabric8.mockwebserver.http.Dispatcher;
+import io.fabric8.mockwebserver.http.Headers;
+import io.fabric8.mockwebserver.http.MockResponse;
+import io.fabric8.mockwebserver.http.RecordedRequest;
+import io.fabric8.zjsonpatch.JsonPatch;
+import io.fabric8.zjsonpatch.JsonPatchException;
+import io.vmesh.apiserver.discovery.ApiResource;
+import io.vmesh.apiserver.discovery.Discovery;
+import io.vmesh.apiserver.table.PrinterColumn;
+import io.vmesh.apiserver.table.TableConverter;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Puts what kubectl needs in front of fabric8's CRUD store: discovery documents, status writes that ignore the
+ * query string, {@code Table} answers from the CRDs' printer columns; everything else goes to the store as is.
+ */
+final class ApiDispatcher extends Dispatcher {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ApiDispatcher.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+  static final String KUBERNETES_VERSION = "1.32";
+
+  private final KubernetesCrudDispatcher store = new KubernetesCrudDispatcher();
+  private final Clock clock;
+  private final TableConverter tables;
+  private final Supplier<String> serverAddress;
+
+  ApiDispatcher(Clock clock, Supplier<String> serverAddress) {
+    this.clock = clock;
+    this.tables = new TableConverter(clock);
+    this.serverAddress = serverAddress;
+  }
+
+  @Override
+  public MockResponse dispatch(RecordedRequest request) {
+    String target = request.getPath();
+    int q = target.indexOf('?');
+    String path = q < 0 ? target : target.substring(0, q);
+    String query = q < 0 ? "" : target.substring(q + 1);
+    MockResponse response;
+    try {
+      response = route(request, path, query);
+    } catch (RuntimeException e) {
+      LOG.warn("{} {} failed", request.getMethod(), target, e);
+      response = status(500, "InternalError", e.toString());
+    }
+    if (response.getWebSocketListener() == null && response.header("Content-Type") == null) {
+      response.setHeader("Content-Type", "application/json");
+    }
+    LOG.debug("{} {} -> {}", request.getMethod(), target, response.code());
+    return response;
+  }
+
+  private MockResponse route(RecordedRequest request, String path, String query) {
+    String method = request.getMethod();
+    String contentType = request.getHeader("Content-Type");
+    if (contentType != null && !contentType.contains("json") && !contentType.contains("yaml")) {
+      // kubectl's typed commands (create namespace, create configmap) send protobuf, which the store cannot read
+      return status(415, "UnsupportedMediaType", "only JSON request bodies are supported, not " + contentType
+          + "; use kubectl apply -f or kubectl create -f");
+    }
+    if (method.equals("GET")) {
+      Optional<MockResponse> discovery = discovery(path);
+      if (discovery.isPresent()) {
+        return discovery.get();
+      }
+      if (isWatch(query) && !"websocket".equalsIgnoreCase(request.getHeader("Upgrade"))) {
+        return status(405, "MethodNotAllowed",
+            "this embedded API server streams watches over WebSocket only (kubectl get -w is not supported)");
+      }
+      String accept = request.getHeader("Accept");
+      if (accept != null && accept.contains("as=Table") && !isWatch(query)) {
+        return table(request.getPath(), path);
+      }
+    }
+    Optional<ResourcePath> resource = ResourcePath.parse(path);
+    if ((method.equals("PUT") || method.equals("PATCH")) && resource.isPresent() && resource.get().name() != null
+        && (resource.get().subresource() == null || resource.get().subresource().equals("status"))) {
+      return write(request, path, resource.get(), contentType == null ? "" : contentType);
+    }
+    if (method.equals("DELETE") && path.startsWith(CRDS + "/")) {
+      return deleteCrd(request, path);
+    }
+    MockResponse response = store.dispatch(request);
+    if (method.equals("POST") && path.equals(CRDS) && response.code() == 201) {
+      String body = response.getBody().readUtf8();
+      response.setBody(body);
+      establish(readJson(body).path("metadata").path("name").asText());
+    }
+    return response;
+  }
+
+  /**
+   * PUT and PATCH of an object or its status, done the way Kubernetes does them: the new object is computed here
+   * (RFC 7386 merge patch, RFC 6902 JSON patch), the status subresource owns {@code .status} and the main resource
+   * owns the rest, and the store receives a plain PUT without query string. The store's merge appends to arrays
+   * and its status handling looks at the path's end, so neither is left to it.
+   */
+  private MockResponse write(RecordedRequest request, String path, ResourcePath r, String contentType) {
+    boolean statusWrite = "status".equals(r.subresource());
+    String mainPath = statusWrite ? path.substring(0, path.length() - "/status".length()) : path;
+    MockResponse found = store.handleGet(mainPath);
+    if (found.code() != 200) {
+      return status(404, "NotFound", r.plural() + " \"" + r.name() + "\" not found");
+    }
+    JsonNode current = readJson(found);
+    JsonNode body = parse(request.getBody().readUtf8());
+    if (body == null) {
+      return status(400, "BadRequest", "the request body is not JSON");
+    }
+    JsonNode next;
+    if (request.getMethod().equals("PUT")) {
+      next = body;
+    } else if (contentType.startsWith("application/merge-patch+json")) {
+      next = MergePatch.apply(current, body);
+    } else if (contentType.startsWith("application/json-patch+json")) {
+      try {
+        next = JsonPatch.apply(body, current);
+      } catch (JsonPatchException e) {
+        return status(422, "Invalid", "the JSON patch does not apply: " + e.getMessage());
+      }
+    } else {
+      return status(415, "UnsupportedMediaType", "only JSON merge patch and JSON patch are supported, not "
+          + contentType + " (no strategic merge patch, no server-side apply)");
+    }
+    if (!next.isObject()) {
+      return status(422, "Invalid", "the result is not an object");
+    }
+    String expectedVersion = next.path("metadata").path("resourceVersion").asText("");
+    if (statusWrite && !expectedVersion.isEmpty()
+        && !expectedVersion.equals(current.path("metadata").path("resourceVersion").asText())) {
+      // the store checks resourceVersion on main writes only
+      return status(409, "Conflict", "Operation cannot be fulfilled on " + r.plural() + " \"" + r.name()
+          + "\": the object has been modified; please apply your changes to the latest version and try again");
+    }
+    if (!statusWrite && hasStatusSubresource(r)) {
+      ObjectNode kept = (ObjectNode) next;
+      if (current.has("status")) {
+        kept.set("status", current.get("status").deepCopy());
+      } else {
+        kept.remove("status");
+      }
+    }
+    return store.handleUpdate(put(statusWrite ? mainPath + "/status" : mainPath, next));
+  }
+
+  private static RecordedRequest put(String path, JsonNode object) {
+    return new RecordedRequest("HTTP/1.1", HttpMethod.PUT, path,
+        Headers.builder().add("Content-Type", "application/json").build(), new Buffer().writeUtf8(object.toString()));
+  }
+
+  private boolean hasStatusSubresource(ResourcePath r) {
+    return discovery().find(r.group(), r.version(), r.plural()).map(ApiResource::statusSubresource).orElse(false);
+  }
+
+  /** Marks a new CRD Established at once, as the real API server does within a moment, so kubectl wait passes. */
+  private void establish(String crdName) {
+    ObjectNode crd = (ObjectNode) readJson(store.handleGet(CRDS + "/" + crdName));
+    ObjectNode status = crd.putObject("status");
+    ArrayNode conditions = status.putArray("conditions");
+    String now = clock.instant().truncatedTo(ChronoUnit.SECONDS).toString();
+    conditions.addObject().put("type", "NamesAccepted").put("status", "True").put("lastTransitionTime", now)
+        .put("reason", "NoConflicts").put("message", "no conflicts found");
+    conditions.addObject().put("type", "Established").put("status", "True").put("lastTransitionTime", now)
+        .put("reason", "InitialNamesAccepted").put("message", "the initial names have been accepted");
+    status.set("acceptedNames", crd.path("spec").path("names").deepCopy());
+    ArrayNode stored = status.putArray("storedVersions");
+    crd.path("spec").path("versions").forEach(v -> {
+      if (v.path("storage").asBoolean(false)) {
+        stored.add(v.path("name").asText());
+      }
+    });
+    store.handleUpdate(put(CRDS + "/" + crdName + "/status", crd));
+  }
+
+  /** Deleting a CRD deletes its custom resources too, as on a real cluster. */
+  private MockResponse deleteCrd(RecordedRequest request, String path) {
+    JsonNode crd = readJson(store.handleGet(path));
+    MockResponse response = store.dispatch(request);
+    if (response.code() == 200 && crd.has("spec")) {
+      String group = crd.path("spec").path("group").asText();
+      String plural = crd.path("spec").path("names").path("plural").asText();
+      crd.path("spec").path("versions").forEach(v ->
+          store.handleDelete("/apis/" + group + "/" + v.path("name").asText() + "/" + plural));
+    }
+    return response;
+  }
+
+  private Optional<MockResponse> discovery(String path) {
+    if (path.equals("/version")) {
+      return Optional.of(json(200, versionInfo()));
+    }
+    if (path.equals("/openapi") || path.startsWith("/openapi/")) {
+      return Optional.of(status(404, "NotFound", "OpenAPI documents are not served; use --validate=false"));
+    }
+    if (path.equals("/healthz") || path.equals("/readyz") || path.equals("/livez")) {
+      return Optional.of(new MockResponse().setResponseCode(200).setHeader("Content-Type", "text/plain")
+          .setBody("ok"));
+    }
+    String[] s = path.replaceAll("^/+|/+$", "").split("/");
+    if (s[0].equals("api") && s.length <= 2) {
+      Discovery d = discovery();
+      return Optional.of(s.length == 1 ? json(200, d.apiVersions(serverAddress.get()))
+          : d.resourceList("", s[1]).map(doc -> json(200, doc)).orElse(notFound(path)));
+    }
+    if (s[0].equals("apis") && s.length <= 3) {
+      Discovery d = discovery();
+      if (s.length == 1) {
+        return Optional.of(json(200, d.groupList()));
+      }
+      Optional<? extends JsonNode> doc = s.length == 2 ? d.group(s[1]) : d.resourceList(s[1], s[2]);
+      return Optional.of(doc.map(n -> json(200, n)).orElse(notFound(path)));
+    }
+    return Optional.empty();
+  }
+
+  private Discovery discovery() {
+    return new Discovery(storedCrds());
+  }
+
+  private List<JsonNode> storedCrds() {
+    MockResponse list = store.handleGet(CRDS);
+    List<JsonNode> crds = new ArrayList<>();
+    readJson(list).path("items").forEach(crds::add);
+    return crds;
+  }
+
+  private MockResponse table(String target, String path) {
+    MockResponse response = store.handleGet(target);
+    Optional<ResourcePath> resource = ResourcePath.parse(path);
+    if (response.code() != 200 || resource.isEmpty() || resource.get().subresource() != null) {
+      return response;
+    }
+    ResourcePath r = resource.get();
+    String body = response.getBody().readUtf8();
+    JsonNode object = parse(body);
+    if (object == null || !(object.has("items") || object.has("metadata"))) {
+      return response.setBody(body);
+    }
+    return json(200, tables.convert(object, columns(r)));
+  }
+
+  /** The CRD's printer columns for this version, or just Age for built-in kinds and unknown types. */
+  private List<PrinterColumn> columns(ResourcePath r) {
+    for (JsonNode crd : storedCrds()) {
+      JsonNode spec = crd.path("spec");
+      if (spec.path("group").asText().equals(r.group()) && spec.path("names").path("plural").asText()
+          .equals(r.plural())) {
+        for (JsonNode v : spec.path("versions")) {
+          if (v.path("name").asText().equals(r.version())) {
+            return PrinterColumn.fromCrdVersion(v);
+          }
+        }
+      }
+    }
+    return List.of(PrinterColumn.AGE);
+  }
+
+  private static boolean isWatch(String query) {
+    for (String p : query.split("&")) {
+      if (p.equals("watch=true") || p.equals("watch=1")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static JsonNode versionInfo() {
+    return JSON.createObjectNode()
+        .put("major", "1")
+        .put("minor", KUBERNETES_VERSION.substring(2))
+        .put("gitVersion", "v" + KUBERNETES_VERSION + ".0-vmesh")
+        .put("gitCommit", "")
+        .put("gitTreeState", "clean")
+        .put("buildDate", "2026-01-01T00:00:00Z")
+        .put("goVersion", "java" + Runtime.version().feature())
+        .put("compiler", "fabric8-mock")
+        .put("platform", "linux/amd64");
+  }
+
+  private static MockResponse notFound(String path) {
+    return status(404, "NotFound", "the server could not find the requested resource " + path);
+  }
+
+  static MockResponse status(int code, String reason, String message) {
+    JsonNode s = JSON.createObjectNode()
+        .put("kind", "Status")
+        .put("apiVersion", "v1")
+        .put("status", "Failure")
+        .put("message", message)
+        .put("reason", reason)
+        .put("code", code);
+    return json(code, s);
+  }
+
+  private static MockResponse json(int code, JsonNode body) {
+    return new MockResponse().setResponseCode(code).setHeader("Content-Type", "application/json")
+        .setBody(body.toString());
+  }
+
+  private static JsonNode readJson(MockResponse response) {
+    return readJson(response.getBody().readUtf8());
+  }
+
+  private static JsonNode readJson(String body) {
+    JsonNode n = parse(body);
+    return n == null ? JSON.createObjectNode() : n;
+  }
+
+  private static JsonNode parse(String body) {
+    try {
+      return body == null || body.isEmpty() ? null : JSON.readTree(body);
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  /** Creates an object straight in the store, as if POSTed to {@code collectionPath}. */
+  void create(String collectionPath, JsonNode object) {
+    MockResponse r = store.handleCreate(new RecordedRequest("HTTP/1.1", HttpMethod.POST, collectionPath,
+        Headers.builder().add("Content-Type", "application/json").build(),
+        new Buffer().writeUtf8(object.toString())));
+    if (r.code() != 201) {
+      throw new IllegalStateException("cannot create " + object + ": " + r.code());
+    }
+  }
+}

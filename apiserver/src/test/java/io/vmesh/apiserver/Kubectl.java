@@ -1,0 +1,74 @@
+package io.vmesh.apiserver;
+
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** The real kubectl from the PATH, pointed at a kubeconfig. */
+final class Kubectl {
+
+  record Result(int exit, String out, String err) {
+    /** Output lines split into whitespace-separated cells, the way kubectl aligns its columns. */
+    List<List<String>> rows() {
+      List<List<String>> rows = new ArrayList<>();
+      for (String line : out.split("\n")) {
+        if (!line.isBlank()) {
+          rows.add(Arrays.asList(line.trim().split("\\s+")));
+        }
+      }
+      return rows;
+    }
+  }
+
+  private final Path kubeconfig;
+
+  Kubectl(Path kubeconfig) {
+    this.kubeconfig = kubeconfig;
+  }
+
+  /** Fails under CI=true when kubectl is missing (the tests must not silently skip there); skips elsewhere. */
+  static void requireOnPath() {
+    boolean found = Arrays.stream(System.getenv().getOrDefault("PATH", "").split(File.pathSeparator))
+        .anyMatch(dir -> Files.isExecutable(Path.of(dir, "kubectl")));
+    if (!found && "true".equals(System.getenv("CI"))) {
+      fail("kubectl is not on the PATH; CI=true requires it (install kubectl v1.32)");
+    }
+    assumeTrue(found, "kubectl is not on the PATH");
+  }
+
+  Result run(String... args) throws Exception {
+    List<String> command = new ArrayList<>(List.of("kubectl", "--kubeconfig", kubeconfig.toString()));
+    command.addAll(Arrays.asList(args));
+    Path out = Files.createTempFile("kubectl", ".out");
+    Path err = Files.createTempFile("kubectl", ".err");
+    try {
+      Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+      if (!p.waitFor(30, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        fail("kubectl " + String.join(" ", args) + " did not finish in 30 s");
+      }
+      return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
+          Files.readString(err, StandardCharsets.UTF_8));
+    } finally {
+      Files.deleteIfExists(out);
+      Files.deleteIfExists(err);
+    }
+  }
+
+  /** Runs and insists on exit 0. */
+  Result ok(String... args) throws Exception {
+    Result r = run(args);
+    if (r.exit() != 0) {
+      fail("kubectl " + String.join(" ", args) + " exited " + r.exit() + ": " + r.err() + r.out());
+    }
+    return r;
+  }
+}
