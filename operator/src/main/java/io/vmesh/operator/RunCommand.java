@@ -61,14 +61,18 @@ public final class RunCommand implements Callable<Integer> {
     String me = identity();
     KubernetesClient client = new KubernetesClientBuilder().build();
     LOG.info("API server {}, operator namespace {}", client.getMasterUrl(), namespace);
+    String lease = leaseNamespace == null ? namespace : leaseNamespace;
+    if (leaderElection) {
+      LOG.info("leader election on Lease {}/{} as {}", lease, leaseName, me);
+    } else {
+      LOG.info("leader election off: run a single replica");
+    }
     Operator operator = new Operator(o -> {
       o.withKubernetesClient(client)
           // JSON merge patch for status, in production too: the embedded API server has no server-side apply
           .withUseSSAToPatchPrimaryResource(false)
           .withStopOnInformerErrorDuringStartup(true);
       if (leaderElection) {
-        String lease = leaseNamespace == null ? namespace : leaseNamespace;
-        LOG.info("leader election on Lease {}/{} as {}", lease, leaseName, me);
         o.withLeaderElectionConfiguration(new LeaderElectionConfiguration(leaseName, lease, me));
       }
     });

@@ -12,6 +12,7 @@ public class Retries {
   @Max(10)
   public Integer attempts;
 
+  // not "on": YAML 1.1, which kubectl speaks, reads an unquoted on: key as the boolean true
   @JsonPropertyDescription("Conditions to retry on, Envoy's retry_on syntax, e.g. 5xx,connect-failure.")
-  public String on;
+  public String retryOn;
 }
