@@ -69,10 +69,17 @@ class OperatorIT {
     kubectl.ok("apply", "--validate=false", "-n", "demo",
         "-f", sample("traffic-capture.yaml"), "-f", sample("mesh-policy.yaml"), "-f", sample("mesh-policy-invalid.yaml"));
     kubectl.ok("apply", "--validate=false", "-n", "demo", "-f", sample("mesh-policy-conflicting.yaml"));
+    // a second capture over every pod of the namespace: newer (and later by name), so it is the one that reports
+    Path everything = Files.writeString(dir.resolve("capture-everything.yaml"),
+        "{\"apiVersion\": \"vmesh.io/v1alpha1\", \"kind\": \"TrafficCapture\", \"metadata\": {\"name\": \"web-everything\"},"
+            + " \"spec\": {\"mode\": \"REDIRECT\"}}");
+    kubectl.ok("apply", "--validate=false", "-n", "demo", "-f", everything.toString());
 
-    Map<String, Map<String, String>> rows = awaitTable(kubectl, rowsSettle(4));
+    Map<String, Map<String, String>> rows = awaitTable(kubectl, rowsSettle(5));
     assertThat(rows.get("trafficcapture.vmesh.io/web")).containsAllEntriesOf(Map.of(
         "MODE", "REDIRECT", "READY", "True", "REASON", "Reconciled", "MATCHED", "3", "INJECTED", "2", "OUTDATED", "1"));
+    assertThat(rows.get("trafficcapture.vmesh.io/web-everything")).containsAllEntriesOf(Map.of(
+        "READY", "False", "REASON", "ConflictingCaptures", "MATCHED", "4", "INJECTED", "0"));
     assertThat(rows.get("meshpolicy.vmesh.io/web")).containsAllEntriesOf(Map.of(
         "OUTBOUND", "REGISTRY_ONLY", "READY", "True", "REASON", "Reconciled", "SYNCED", "0/2"));
     assertThat(rows.get("meshpolicy.vmesh.io/web-canary")).containsAllEntriesOf(Map.of(

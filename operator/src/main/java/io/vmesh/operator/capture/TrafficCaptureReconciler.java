@@ -80,6 +80,14 @@ public class TrafficCaptureReconciler implements Reconciler<TrafficCapture> {
       Exception e) {
     LOG.warn("reconciling TrafficCapture {}/{} failed", capture.getMetadata().getNamespace(), capture.getMetadata().getName(), e);
     TrafficCaptureStatus previous = capture.getStatus() == null ? new TrafficCaptureStatus() : capture.getStatus();
+    TrafficCaptureStatus status = errorStatus(capture, e, clock);
+    events.record(capture, previous.conditions, status.conditions);
+    return ErrorStatusUpdateControl.patchStatus(freshWith(capture, status));
+  }
+
+  /** The last known counts and Accepted, with Ready=False saying what failed. */
+  static TrafficCaptureStatus errorStatus(TrafficCapture capture, Exception e, Clock clock) {
+    TrafficCaptureStatus previous = capture.getStatus() == null ? new TrafficCaptureStatus() : capture.getStatus();
     TrafficCaptureStatus status = new TrafficCaptureStatus();
     status.observedGeneration = previous.observedGeneration;
     status.matchedPods = previous.matchedPods;
@@ -89,8 +97,7 @@ public class TrafficCaptureReconciler implements Reconciler<TrafficCapture> {
         .keep(ConditionTypes.ACCEPTED)
         .set(ConditionTypes.READY, false, ConditionTypes.REASON_RECONCILE_ERROR, String.valueOf(e.getMessage()))
         .build();
-    events.record(capture, previous.conditions, status.conditions);
-    return ErrorStatusUpdateControl.patchStatus(freshWith(capture, status));
+    return status;
   }
 
   private List<Pod> selectedPods(TrafficCapture capture, Context<TrafficCapture> context) {

@@ -92,6 +92,14 @@ public class MeshPolicyReconciler implements Reconciler<MeshPolicy> {
   public ErrorStatusUpdateControl<MeshPolicy> updateErrorStatus(MeshPolicy policy, Context<MeshPolicy> context, Exception e) {
     LOG.warn("reconciling MeshPolicy {}/{} failed", policy.getMetadata().getNamespace(), policy.getMetadata().getName(), e);
     MeshPolicyStatus previous = policy.getStatus() == null ? new MeshPolicyStatus() : policy.getStatus();
+    MeshPolicyStatus status = errorStatus(policy, e, clock);
+    events.record(policy, previous.conditions, status.conditions);
+    return ErrorStatusUpdateControl.patchStatus(freshWith(policy, status));
+  }
+
+  /** The last known proxy counts, Accepted and ResolvedRefs, with Ready=False saying what failed. */
+  static MeshPolicyStatus errorStatus(MeshPolicy policy, Exception e, Clock clock) {
+    MeshPolicyStatus previous = policy.getStatus() == null ? new MeshPolicyStatus() : policy.getStatus();
     MeshPolicyStatus status = new MeshPolicyStatus();
     status.observedGeneration = previous.observedGeneration;
     status.proxies = previous.proxies;
@@ -100,8 +108,7 @@ public class MeshPolicyReconciler implements Reconciler<MeshPolicy> {
         .keep(ConditionTypes.RESOLVED_REFS)
         .set(ConditionTypes.READY, false, ConditionTypes.REASON_RECONCILE_ERROR, String.valueOf(e.getMessage()))
         .build();
-    events.record(policy, previous.conditions, status.conditions);
-    return ErrorStatusUpdateControl.patchStatus(freshWith(policy, status));
+    return status;
   }
 
   /**
