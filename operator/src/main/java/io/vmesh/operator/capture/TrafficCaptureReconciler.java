@@ -1,6 +1,5 @@
 package io.vmesh.operator.capture;
 
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -21,7 +20,7 @@ import io.vmesh.operator.selection.LivePods;
 import io.vmesh.operator.selection.Seniority;
 import io.vmesh.operator.status.ConditionTypes;
 import io.vmesh.operator.status.Conditions;
-import io.vmesh.operator.status.StatusComparison;
+import io.vmesh.operator.status.StatusReport;
 import io.vmesh.operator.status.TransitionEvents;
 import io.vmesh.operator.validation.SpecValidator;
 import java.time.Clock;
@@ -42,11 +41,11 @@ public class TrafficCaptureReconciler implements Reconciler<TrafficCapture> {
   static final String PEERS = "peer-captures";
 
   private final Clock clock;
-  private final TransitionEvents events;
+  private final StatusReport<TrafficCapture, TrafficCaptureStatus> report;
 
   public TrafficCaptureReconciler(Clock clock, TransitionEvents events) {
     this.clock = clock;
-    this.events = events;
+    this.report = new StatusReport<>(events, TrafficCapture::new, status -> status.conditions);
   }
 
   @Override
@@ -72,17 +71,14 @@ public class TrafficCaptureReconciler implements Reconciler<TrafficCapture> {
     CaptureCounts counts = CaptureCounts.of(capture.getMetadata().getName(), SpecHash.of(capture.getSpec()), selected);
     Optional<String> conflict = violations.isEmpty() ? olderCaptureSharingAPod(capture, selected, context) : Optional.empty();
     TrafficCaptureStatus status = desiredStatus(capture, violations, counts, conflict);
-    return report(capture, status);
+    return report.changed(capture, status);
   }
 
   @Override
   public ErrorStatusUpdateControl<TrafficCapture> updateErrorStatus(TrafficCapture capture, Context<TrafficCapture> context,
       Exception e) {
     LOG.warn("reconciling TrafficCapture {}/{} failed", capture.getMetadata().getNamespace(), capture.getMetadata().getName(), e);
-    TrafficCaptureStatus previous = capture.getStatus() == null ? new TrafficCaptureStatus() : capture.getStatus();
-    TrafficCaptureStatus status = errorStatus(capture, e, clock);
-    events.record(capture, previous.conditions, status.conditions);
-    return ErrorStatusUpdateControl.patchStatus(freshWith(capture, status));
+    return report.failed(capture, errorStatus(capture, e, clock));
   }
 
   /** The last known counts and Accepted, with Ready=False saying what failed. */
@@ -154,26 +150,6 @@ public class TrafficCaptureReconciler implements Reconciler<TrafficCapture> {
       return counts.outdated() + " of " + counts.injected() + " injected pods run a sidecar from an older spec; restart them";
     }
     return counts.injected() + " of " + counts.matched() + " selected pods injected";
-  }
-
-  private UpdateControl<TrafficCapture> report(TrafficCapture capture, TrafficCaptureStatus status) {
-    TrafficCaptureStatus previous = capture.getStatus();
-    if (StatusComparison.same(previous, status)) {
-      return UpdateControl.noUpdate();
-    }
-    events.record(capture, previous == null ? null : previous.conditions, status.conditions);
-    return UpdateControl.patchStatus(freshWith(capture, status));
-  }
-
-  /** A new object carrying only identity and the complete status: the patch cannot touch spec or metadata. */
-  private static TrafficCapture freshWith(TrafficCapture capture, TrafficCaptureStatus status) {
-    TrafficCapture fresh = new TrafficCapture();
-    fresh.setMetadata(new ObjectMetaBuilder()
-        .withName(capture.getMetadata().getName())
-        .withNamespace(capture.getMetadata().getNamespace())
-        .build());
-    fresh.setStatus(status);
-    return fresh;
   }
 
   private static boolean selects(TrafficCapture capture, Pod pod) {

@@ -1,6 +1,5 @@
 package io.vmesh.operator.policy;
 
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
@@ -21,6 +20,7 @@ import io.vmesh.operator.selection.LivePods;
 import io.vmesh.operator.status.ConditionTypes;
 import io.vmesh.operator.status.Conditions;
 import io.vmesh.operator.status.StatusComparison;
+import io.vmesh.operator.status.StatusReport;
 import io.vmesh.operator.status.TransitionEvents;
 import io.vmesh.operator.validation.SpecValidator;
 import java.time.Clock;
@@ -47,13 +47,13 @@ public class MeshPolicyReconciler implements Reconciler<MeshPolicy> {
   static final String PEERS = "peer-policies";
 
   private final Clock clock;
-  private final TransitionEvents events;
+  private final StatusReport<MeshPolicy, MeshPolicyStatus> report;
   private final String operatorNamespace;
 
   /** @param operatorNamespace where a policy without selector is the mesh-wide default */
   public MeshPolicyReconciler(Clock clock, TransitionEvents events, String operatorNamespace) {
     this.clock = clock;
-    this.events = events;
+    this.report = new StatusReport<>(events, MeshPolicy::new, status -> status.conditions);
     this.operatorNamespace = operatorNamespace;
   }
 
@@ -85,16 +85,13 @@ public class MeshPolicyReconciler implements Reconciler<MeshPolicy> {
     List<String> unresolved = BackendRefs.unresolved(policy.getSpec(), policy.getMetadata().getNamespace(), servicesOf(policy, context));
     int proxies = violations.isEmpty() ? proxiesGovernedBy(policy, precedence, context) : 0;
     MeshPolicyStatus status = desiredStatus(policy, violations, precedence.conflictOf(policy), unresolved, proxies);
-    return report(policy, status);
+    return report.changed(policy, status);
   }
 
   @Override
   public ErrorStatusUpdateControl<MeshPolicy> updateErrorStatus(MeshPolicy policy, Context<MeshPolicy> context, Exception e) {
     LOG.warn("reconciling MeshPolicy {}/{} failed", policy.getMetadata().getNamespace(), policy.getMetadata().getName(), e);
-    MeshPolicyStatus previous = policy.getStatus() == null ? new MeshPolicyStatus() : policy.getStatus();
-    MeshPolicyStatus status = errorStatus(policy, e, clock);
-    events.record(policy, previous.conditions, status.conditions);
-    return ErrorStatusUpdateControl.patchStatus(freshWith(policy, status));
+    return report.failed(policy, errorStatus(policy, e, clock));
   }
 
   /** The last known proxy counts, Accepted and ResolvedRefs, with Ready=False saying what failed. */
@@ -197,26 +194,6 @@ public class MeshPolicyReconciler implements Reconciler<MeshPolicy> {
     counts.rejected = 0;
     counts.summary = counts.synced + "/" + total;
     return counts;
-  }
-
-  private UpdateControl<MeshPolicy> report(MeshPolicy policy, MeshPolicyStatus status) {
-    MeshPolicyStatus previous = policy.getStatus();
-    if (StatusComparison.same(previous, status)) {
-      return UpdateControl.noUpdate();
-    }
-    events.record(policy, previous == null ? null : previous.conditions, status.conditions);
-    return UpdateControl.patchStatus(freshWith(policy, status));
-  }
-
-  /** A new object carrying only identity and the complete status: the patch cannot touch spec or metadata. */
-  private static MeshPolicy freshWith(MeshPolicy policy, MeshPolicyStatus status) {
-    MeshPolicy fresh = new MeshPolicy();
-    fresh.setMetadata(new ObjectMetaBuilder()
-        .withName(policy.getMetadata().getName())
-        .withNamespace(policy.getMetadata().getNamespace())
-        .build());
-    fresh.setStatus(status);
-    return fresh;
   }
 
   private static boolean sameResource(MeshPolicy a, MeshPolicy b) {
