@@ -92,6 +92,11 @@ class OperatorIT {
     assertThat(kubectl.ok("get", "events", "-n", "demo", "-o", "jsonpath={.items[*].reason}"))
         .contains("Reconciled", "Invalid", "Conflicted");
 
+    // settled means settled: no status write (no new resourceVersion) while nothing changes
+    String versions = resourceVersions(kubectl);
+    Thread.sleep(1500);
+    assertThat(resourceVersions(kubectl)).as("resourceVersions of tc,mp after 1.5 s without changes").isEqualTo(versions);
+
     // the Pod informer is live: a deleted pod leaves the counts
     kubectl.ok("delete", "pod", "-n", "demo", "web-old");
     awaitTable(kubectl, r -> "2".equals(cell(r, "trafficcapture.vmesh.io/web", "MATCHED"))
@@ -142,6 +147,10 @@ class OperatorIT {
 
   private static String cell(Map<String, Map<String, String>> rows, String name, String column) {
     return rows.getOrDefault(name, Map.of()).get(column);
+  }
+
+  private static String resourceVersions(Kubectl kubectl) throws Exception {
+    return kubectl.ok("get", "tc,mp", "-n", "demo", "-o", "jsonpath={range .items[*]}{.metadata.name}={.metadata.resourceVersion} {end}");
   }
 
   private static String readyMessage(Kubectl kubectl, String policy) throws Exception {
