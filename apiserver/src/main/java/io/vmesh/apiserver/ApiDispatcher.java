@@ -15,6 +15,7 @@ import io.fabric8.zjsonpatch.JsonPatch;
 import io.fabric8.zjsonpatch.JsonPatchException;
 import io.vmesh.apiserver.discovery.ApiResource;
 import io.vmesh.apiserver.discovery.Discovery;
+import io.vmesh.apiserver.table.BuiltInColumns;
 import io.vmesh.apiserver.table.PrinterColumn;
 import io.vmesh.apiserver.table.TableConverter;
 import java.io.IOException;
@@ -28,8 +29,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Puts what kubectl needs in front of fabric8's CRUD store: discovery documents, status writes that ignore the
- * query string, {@code Table} answers from the CRDs' printer columns; everything else goes to the store as is.
+ * Puts what kubectl needs in front of fabric8's CRUD store: discovery documents, {@code Table} answers from the
+ * CRDs' printer columns, PUT and PATCH computed the Kubernetes way (status subresource included), CRDs that are
+ * established and take their resources with them; GET, POST, DELETE and WebSocket watches go to the store as is.
  */
 final class ApiDispatcher extends Dispatcher {
 
@@ -39,6 +41,7 @@ final class ApiDispatcher extends Dispatcher {
   static final String KUBERNETES_VERSION = "1.32";
 
   private final KubernetesCrudDispatcher store = new KubernetesCrudDispatcher();
+  private final Object writes = new Object();
   private final Clock clock;
   private final TableConverter tables;
   private final Supplier<String> serverAddress;
@@ -83,8 +86,9 @@ final class ApiDispatcher extends Dispatcher {
         return discovery.get();
       }
       if (isWatch(query) && !"websocket".equalsIgnoreCase(request.getHeader("Upgrade"))) {
-        return status(405, "MethodNotAllowed",
-            "this embedded API server streams watches over WebSocket only (kubectl get -w is not supported)");
+        // 410 makes client-go informers (kubectl wait) list again after a backoff instead of logging errors
+        return status(410, "Expired", "this embedded API server streams watches over WebSocket only "
+            + "(kubectl get -w is not supported); list again");
       }
       String accept = request.getHeader("Accept");
       if (accept != null && accept.contains("as=Table") && !isWatch(query)) {
@@ -115,6 +119,13 @@ final class ApiDispatcher extends Dispatcher {
    * and its status handling looks at the path's end, so neither is left to it.
    */
   private MockResponse write(RecordedRequest request, String path, ResourcePath r, String contentType) {
+    // read, compute and store as one step, so that concurrent patches never conflict with each other
+    synchronized (writes) {
+      return writeLocked(request, path, r, contentType);
+    }
+  }
+
+  private MockResponse writeLocked(RecordedRequest request, String path, ResourcePath r, String contentType) {
     boolean statusWrite = "status".equals(r.subresource());
     String mainPath = statusWrite ? path.substring(0, path.length() - "/status".length()) : path;
     MockResponse found = store.handleGet(mainPath);
@@ -137,9 +148,19 @@ final class ApiDispatcher extends Dispatcher {
       } catch (JsonPatchException e) {
         return status(422, "Invalid", "the JSON patch does not apply: " + e.getMessage());
       }
+    } else if (contentType.startsWith("application/strategic-merge-patch+json")) {
+      if (crd(r).isPresent()) {
+        return status(415, "UnsupportedMediaType", "strategic merge patch is not supported for custom resources");
+      }
+      if (!MergePatch.isPlain(body)) {
+        return status(415, "UnsupportedMediaType", "strategic merge patches with lists or $directives are not "
+            + "supported here (they need each type's merge keys); use --type=merge or --type=json");
+      }
+      // without lists and $directives a strategic merge patch means what a merge patch means
+      next = MergePatch.apply(current, body);
     } else {
-      return status(415, "UnsupportedMediaType", "only JSON merge patch and JSON patch are supported, not "
-          + contentType + " (no strategic merge patch, no server-side apply)");
+      return status(415, "UnsupportedMediaType", "only JSON merge patch, JSON patch and strategic merge patch "
+          + "are supported, not " + contentType + " (no server-side apply)");
     }
     if (!next.isObject()) {
       return status(422, "Invalid", "the result is not an object");
@@ -260,18 +281,24 @@ final class ApiDispatcher extends Dispatcher {
 
   /** The CRD's printer columns for this version, or just Age for built-in kinds and unknown types. */
   private List<PrinterColumn> columns(ResourcePath r) {
-    for (JsonNode crd : storedCrds()) {
-      JsonNode spec = crd.path("spec");
-      if (spec.path("group").asText().equals(r.group()) && spec.path("names").path("plural").asText()
-          .equals(r.plural())) {
-        for (JsonNode v : spec.path("versions")) {
-          if (v.path("name").asText().equals(r.version())) {
-            return PrinterColumn.fromCrdVersion(v);
-          }
+    Optional<JsonNode> crd = crd(r);
+    if (crd.isPresent()) {
+      for (JsonNode v : crd.get().path("spec").path("versions")) {
+        if (v.path("name").asText().equals(r.version())) {
+          return PrinterColumn.fromCrdVersion(v);
         }
       }
+      return List.of(PrinterColumn.AGE);
     }
-    return List.of(PrinterColumn.AGE);
+    return BuiltInColumns.of(r.group(), r.plural());
+  }
+
+  /** The stored CRD that defines this resource's type, if it is a custom resource. */
+  private Optional<JsonNode> crd(ResourcePath r) {
+    return storedCrds().stream()
+        .filter(crd -> crd.path("spec").path("group").asText().equals(r.group())
+            && crd.path("spec").path("names").path("plural").asText().equals(r.plural()))
+        .findFirst();
   }
 
   private static boolean isWatch(String query) {

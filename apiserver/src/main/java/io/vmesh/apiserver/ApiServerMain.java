@@ -6,6 +6,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.bridge.SLF4JBridgeHandler;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -36,7 +37,14 @@ public final class ApiServerMain implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    EmbeddedApiServer server = EmbeddedApiServer.start(host, port, Clock.systemUTC());
+    EmbeddedApiServer server;
+    try {
+      server = EmbeddedApiServer.start(host, port, Clock.systemUTC());
+    } catch (IllegalStateException e) {
+      Throwable cause = e.getCause() != null && e.getCause().getCause() != null ? e.getCause().getCause() : e;
+      LOG.error("cannot serve on {}:{}: {}", host, port, cause.getMessage());
+      return 1;
+    }
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       LOG.info("stopping");
@@ -55,6 +63,9 @@ public final class ApiServerMain implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
+    // the mock logs through java.util.logging; send it to logback with the rest
+    SLF4JBridgeHandler.removeHandlersForRootLogger();
+    SLF4JBridgeHandler.install();
     System.exit(new CommandLine(new ApiServerMain()).execute(args));
   }
 }

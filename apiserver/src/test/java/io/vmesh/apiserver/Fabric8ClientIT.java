@@ -3,10 +3,11 @@ package io.vmesh.apiserver;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResourceList;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -17,7 +18,6 @@ import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.WatcherException;
 import io.fabric8.kubernetes.client.dsl.MixedOperation;
 import io.fabric8.kubernetes.client.dsl.Resource;
-import io.fabric8.kubernetes.api.model.GenericKubernetesResourceList;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -64,17 +64,7 @@ class Fabric8ClientIT {
     MixedOperation<GenericKubernetesResource, GenericKubernetesResourceList, Resource<GenericKubernetesResource>>
         widgets = client.genericKubernetesResources("test.vmesh.io/v1alpha1", "Widget");
     BlockingQueue<String> events = new LinkedBlockingQueue<>();
-    try (Watch ignored = widgets.inNamespace("default").watch(new Watcher<>() {
-      @Override
-      public void eventReceived(Action action, GenericKubernetesResource resource) {
-        events.add(action + " " + resource.getMetadata().getName());
-      }
-
-      @Override
-      public void onClose(WatcherException cause) {
-        events.add("CLOSED " + cause);
-      }
-    })) {
+    try (Watch ignored = widgets.inNamespace("default").watch(recordingTo(events))) {
       widgets.inNamespace("default").resource(widget("spring", 2)).create();
       assertThat(events.poll(10, TimeUnit.SECONDS)).isEqualTo("ADDED spring");
 
@@ -109,17 +99,7 @@ class Fabric8ClientIT {
   @Test
   void builtInKindsCreateListAndWatch() throws Exception {
     BlockingQueue<String> events = new LinkedBlockingQueue<>();
-    try (Watch ignored = client.configMaps().inNamespace("demo").watch(new Watcher<>() {
-      @Override
-      public void eventReceived(Action action, ConfigMap resource) {
-        events.add(action + " " + resource.getMetadata().getName());
-      }
-
-      @Override
-      public void onClose(WatcherException cause) {
-        events.add("CLOSED " + cause);
-      }
-    })) {
+    try (Watch ignored = client.configMaps().inNamespace("demo").watch(recordingTo(events))) {
       client.configMaps().inNamespace("demo").resource(new ConfigMapBuilder()
           .withNewMetadata().withName("settings").withNamespace("demo").endMetadata()
           .addToData("mode", "REDIRECT").build()).create();
@@ -129,6 +109,21 @@ class Fabric8ClientIT {
         .satisfies(cm -> assertThat(cm.getData()).containsEntry("mode", "REDIRECT"));
     assertThat(client.namespaces().list().getItems()).extracting(ns -> ns.getMetadata().getName())
         .contains("default", "kube-system");
+  }
+
+  /** A watcher that records "ACTION name" for each event. */
+  private static <T extends HasMetadata> Watcher<T> recordingTo(BlockingQueue<String> events) {
+    return new Watcher<>() {
+      @Override
+      public void eventReceived(Action action, T resource) {
+        events.add(action + " " + resource.getMetadata().getName());
+      }
+
+      @Override
+      public void onClose(WatcherException cause) {
+        events.add("CLOSED " + cause);
+      }
+    };
   }
 
   private static GenericKubernetesResource widget(String name, int replicas) {

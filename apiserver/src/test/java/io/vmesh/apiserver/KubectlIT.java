@@ -59,6 +59,9 @@ class KubectlIT {
   @Test
   @Order(2)
   void discoveryListsBuiltInResources() throws Exception {
+    // every group version once, or kubectl finds "multiple kinds"
+    assertThat(kubectl.ok("api-versions").out().lines()).doesNotHaveDuplicates().contains("apps/v1", "v1");
+    assertThat(kubectl.ok("get", "all").err()).contains("No resources found");
     String resources = kubectl.ok("api-resources").out();
     assertThat(resources).containsPattern("deployments\\s+deploy\\s+apps/v1\\s+true\\s+Deployment")
         .containsPattern("leases\\s+coordination.k8s.io/v1\\s+true\\s+Lease")
@@ -162,14 +165,46 @@ class KubectlIT {
 
   @Test
   @Order(12)
-  void unsupportedPatchTypesAreRefusedWithAReason() throws Exception {
-    Kubectl.Result r = kubectl.run("patch", "widget", "gear", "--type=strategic", "-p", "{\"spec\":{}}");
-    assertThat(r.exit()).isNotZero();
-    assertThat(r.err()).contains("no strategic merge patch");
+  void strategicMergePatchOnlyWhereItMeansAMergePatch() throws Exception {
+    Kubectl.Result cr = kubectl.run("patch", "widget", "gear", "--type=strategic", "-p", "{\"spec\":{}}");
+    assertThat(cr.exit()).isNotZero();
+    assertThat(cr.err()).contains("strategic merge patch is not supported for custom resources");
+
+    // kubectl apply of a changed built-in object sends a strategic merge patch; without lists it is a merge patch
+    Path settings = dir.resolve("settings.yaml");
+    Files.writeString(settings, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: REDIRECT\n");
+    kubectl.ok("apply", "--validate=false", "-f", settings.toString());
+    Files.writeString(settings, Files.readString(settings).replace("REDIRECT", "TPROXY"));
+    assertThat(kubectl.ok("apply", "--validate=false", "-f", settings.toString()).out())
+        .contains("configmap/settings configured");
+    assertThat(kubectl.ok("get", "configmap", "settings", "-o", "jsonpath={.data.mode}").out()).isEqualTo("TPROXY");
+
+    Kubectl.Result withList = kubectl.run("patch", "configmap", "settings", "--type=strategic", "-p",
+        "{\"metadata\":{\"finalizers\":[\"vmesh.io/x\"]}}");
+    assertThat(withList.exit()).isNotZero();
+    assertThat(withList.err()).contains("strategic merge patches with lists");
   }
 
   @Test
   @Order(13)
+  void podsPrintReadyStatusAndRestarts() throws Exception {
+    Path pod = dir.resolve("pod.yaml");
+    Files.writeString(pod, String.join("\n", "apiVersion: v1", "kind: Pod", "metadata:", "  name: client",
+        "spec:", "  containers:", "  - {name: app, image: app}", "  - {name: vmesh-proxy, image: proxy}", ""));
+    kubectl.ok("apply", "--validate=false", "-f", pod.toString());
+    kubectl.ok("patch", "pod", "client", "--subresource=status", "--type=merge", "-p",
+        "{\"status\":{\"phase\":\"Running\",\"podIP\":\"10.88.0.10\",\"containerStatuses\":["
+            + "{\"name\":\"app\",\"ready\":true,\"restartCount\":0},"
+            + "{\"name\":\"vmesh-proxy\",\"ready\":false,\"restartCount\":2}]}}");
+    List<List<String>> rows = kubectl.ok("get", "pods", "-o", "wide").rows();
+    assertThat(rows.get(0)).containsExactly("NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE");
+    assertThat(rows.get(1)).startsWith("client", "1/2", "Running", "2");
+    assertThat(rows.get(1).get(5)).isEqualTo("10.88.0.10");
+    assertThat(kubectl.ok("get", "namespace", "kube-system").rows().get(1)).startsWith("kube-system", "Active");
+  }
+
+  @Test
+  @Order(14)
   void jsonPatch() throws Exception {
     kubectl.ok("patch", "widget", "gear", "--type=json", "-p",
         "[{\"op\":\"replace\",\"path\":\"/spec/replicas\",\"value\":7}]");
@@ -178,7 +213,7 @@ class KubectlIT {
   }
 
   @Test
-  @Order(14)
+  @Order(15)
   void watchOverHttpIsRefusedWithAReason() throws Exception {
     Kubectl.Result r = kubectl.run("get", "widgets", "-w");
     assertThat(r.exit()).isNotZero();
@@ -186,7 +221,28 @@ class KubectlIT {
   }
 
   @Test
-  @Order(15)
+  @Order(16)
+  void waitSeesAConditionMetLaterByListingAgain() throws Exception {
+    kubectl.ok("patch", "widget", "gear", "--subresource=status", "--type=merge", "-p",
+        "{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\"}]}}");
+    Thread later = new Thread(() -> {
+      try {
+        Thread.sleep(1500);
+        kubectl.ok("patch", "widget", "gear", "--subresource=status", "--type=merge", "-p", READY_TRUE);
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    later.start();
+    Kubectl.Result r = kubectl.run("wait", "--for=condition=Ready", "--timeout=20s", "widget/gear");
+    later.join();
+    assertThat(r.exit()).as(r.err()).isZero();
+    assertThat(r.out()).contains("widget.test.vmesh.io/gear condition met");
+    assertThat(r.err()).doesNotContain("Unhandled Error");
+  }
+
+  @Test
+  @Order(17)
   void deleteRemovesTheResource() throws Exception {
     assertThat(kubectl.ok("delete", "widget", "gear").out()).contains("widget.test.vmesh.io \"gear\" deleted");
     Kubectl.Result empty = kubectl.ok("get", "widgets");
@@ -195,7 +251,7 @@ class KubectlIT {
   }
 
   @Test
-  @Order(16)
+  @Order(18)
   void deletingTheCrdDeletesItsResources() throws Exception {
     kubectl.ok("apply", "--validate=false", "-f", widget);
     kubectl.ok("delete", "-f", crd);

@@ -26,7 +26,10 @@ public final class Discovery {
   public Discovery(List<JsonNode> crds) {
     resources = new ArrayList<>(BuiltInResources.all());
     for (ApiResource r : resources) {
-      groups.computeIfAbsent(r.group(), g -> new ArrayList<>()).add(r.version());
+      List<String> versions = groups.computeIfAbsent(r.group(), g -> new ArrayList<>());
+      if (!versions.contains(r.version())) {
+        versions.add(r.version());
+      }
     }
     for (JsonNode crd : crds) {
       addCrd(crd);

@@ -33,32 +33,33 @@ public final class Age {
     }
     long minutes = seconds / 60;
     if (minutes < 10) {
-      long s = seconds % 60;
-      return s == 0 ? minutes + "m" : minutes + "m" + s + "s";
+      return units(minutes, "m", seconds % 60, "s");
     }
     if (minutes < 60 * 3) {
       return minutes + "m";
     }
     long hours = minutes / 60;
     if (hours < 8) {
-      long m = minutes % 60;
-      return m == 0 ? hours + "h" : hours + "h" + m + "m";
+      return units(hours, "h", minutes % 60, "m");
     }
     if (hours < 48) {
       return hours + "h";
     }
     if (hours < 24 * 8) {
-      long h = hours % 24;
-      return h == 0 ? hours / 24 + "d" : hours / 24 + "d" + h + "h";
+      return units(hours / 24, "d", hours % 24, "h");
     }
     if (hours < 24 * 365 * 2) {
       return hours / 24 + "d";
     }
     if (hours < 24 * 365 * 8) {
-      long days = (hours / 24) % 365;
-      return days == 0 ? hours / 24 / 365 + "y" : hours / 24 / 365 + "y" + days + "d";
+      return units(hours / 24 / 365, "y", (hours / 24) % 365, "d");
     }
     return hours / 24 / 365 + "y";
+  }
+
+  /** "3h5m", or "3h" when the smaller unit is zero. */
+  private static String units(long major, String majorUnit, long minor, String minorUnit) {
+    return minor == 0 ? major + majorUnit : major + majorUnit + minor + minorUnit;
   }
 
   static Instant parse(String timestamp) {

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Clock;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -26,7 +25,6 @@ public final class TableConverter {
 
   /** {@code body} is what the CRUD store answered: a {@code List} with {@code items}, or one object. */
   public ObjectNode convert(JsonNode body, List<PrinterColumn> columns) {
-    boolean list = body.has("items");
     ObjectNode table = JSON.createObjectNode();
     table.put("kind", "Table");
     table.put("apiVersion", "meta.k8s.io/v1");
@@ -40,14 +38,10 @@ public final class TableConverter {
     }
 
     ArrayNode rows = table.putArray("rows");
-    List<JsonNode> objects = new ArrayList<>();
-    if (list) {
-      body.path("items").forEach(objects::add);
+    if (body.has("items")) {
+      body.path("items").forEach(object -> rows.add(row(object, columns)));
     } else {
-      objects.add(body);
-    }
-    for (JsonNode object : objects) {
-      rows.add(row(object, columns));
+      rows.add(row(body, columns));
     }
     return table;
   }
@@ -58,7 +52,7 @@ public final class TableConverter {
     cells.add(object.path("metadata").path("name").asText());
     Object plain = JSON.convertValue(object, Object.class);
     for (PrinterColumn c : columns) {
-      cells.add(JSON.valueToTree(cell(c, c.path().read(plain))));
+      cells.add(JSON.valueToTree(cell(c, c.value().apply(plain))));
     }
     // kubectl reads namespace (-A) and labels (--show-labels) from each row's object
     ObjectNode partial = row.putObject("object");

@@ -75,6 +75,19 @@ class TableConverterTest {
   }
 
   @Test
+  void columnWithAPathJaywayCannotReadPrintsBlank() {
+    List<PrinterColumn> broken = PrinterColumn.fromCrdVersion(tree("""
+        {"name": "v1", "additionalPrinterColumns": [
+          {"name": "Port", "type": "integer", "jsonPath": ".spec.ports[0"},
+          {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}]}
+        """));
+    JsonNode table = converter.convert(tree("""
+        {"metadata": {"name": "x", "creationTimestamp": "2026-11-26T14:00:00Z"}, "spec": {"ports": [80]}}
+        """), broken);
+    assertThat(table.path("rows").get(0).path("cells").toString()).isEqualTo("[\"x\",null,\"60m\"]");
+  }
+
+  @Test
   void crdWithoutPrinterColumnsGetsAge() {
     assertThat(PrinterColumn.fromCrdVersion(tree("{\"name\": \"v1\"}"))).containsExactly(PrinterColumn.AGE);
   }

@@ -1,0 +1,54 @@
+package io.vmesh.apiserver.table;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+
+class BuiltInColumnsTest {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @Test
+  void runningPodWithAnUnreadySidecar() {
+    Object pod = read("""
+        {"metadata": {"name": "client"},
+         "spec": {"containers": [{"name": "app"}, {"name": "vmesh-proxy"}]},
+         "status": {"phase": "Running", "podIP": "10.88.0.10", "containerStatuses": [
+           {"name": "app", "ready": true, "restartCount": 1, "state": {"running": {}}},
+           {"name": "vmesh-proxy", "ready": false, "restartCount": 2, "state": {"running": {}}}]}}
+        """);
+    assertThat(BuiltInColumns.podReady(pod)).isEqualTo("1/2");
+    assertThat(BuiltInColumns.podRestarts(pod)).isEqualTo(3L);
+    assertThat(BuiltInColumns.podStatus(pod)).isEqualTo("Running");
+  }
+
+  @Test
+  void statusPrefersTerminatingThenReasons() {
+    assertThat(BuiltInColumns.podStatus(read("""
+        {"metadata": {"deletionTimestamp": "2026-11-26T15:00:00Z"}, "status": {"phase": "Running"}}"""))).isEqualTo("Terminating");
+    assertThat(BuiltInColumns.podStatus(read("""
+        {"status": {"phase": "Failed", "reason": "Evicted"}}"""))).isEqualTo("Evicted");
+    assertThat(BuiltInColumns.podStatus(read("""
+        {"status": {"phase": "Running", "containerStatuses": [
+          {"ready": false, "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}}"""))).isEqualTo("CrashLoopBackOff");
+    assertThat(BuiltInColumns.podStatus(read("{\"spec\": {\"containers\": [{}]}}"))).isEqualTo("Pending");
+    assertThat(BuiltInColumns.podReady(read("{\"spec\": {\"containers\": [{}]}}"))).isEqualTo("0/1");
+  }
+
+  @Test
+  void namespacesShowTheirPhaseAndOtherKindsAge() {
+    assertThat(BuiltInColumns.of("", "namespaces")).extracting(PrinterColumn::name).containsExactly("Status", "Age");
+    assertThat(BuiltInColumns.of("", "pods")).extracting(PrinterColumn::name)
+        .containsExactly("Ready", "Status", "Restarts", "Age", "IP", "Node");
+    assertThat(BuiltInColumns.of("apps", "deployments")).containsExactly(PrinterColumn.AGE);
+  }
+
+  private static Object read(String json) {
+    try {
+      return JSON.readValue(json, Object.class);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
