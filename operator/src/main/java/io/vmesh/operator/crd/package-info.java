@@ -1,0 +1,2 @@
+/** The CustomResourceDefinition manifests of vmesh's resources. */
+package io.vmesh.operator.crd;

@@ -1,0 +1,210 @@
+package io.vmesh.operator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.vmesh.operator.api.TrafficCapture;
+import io.vmesh.operator.inject.InjectionStatus;
+import io.vmesh.operator.inject.SpecHash;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * End to end: the embedded API server and the operator as processes, driven by the real kubectl, the way a
+ * user drives a cluster. Ready, invalid and conflicting resources show their status in {@code kubectl get}.
+ */
+class OperatorIT {
+
+  private static final Logger LOG = LoggerFactory.getLogger(OperatorIT.class);
+  private static final Path REPO = Path.of(System.getProperty("vmesh.repo.dir", ".."));
+  private static final Duration RECONCILED_WITHIN = Duration.ofSeconds(30);
+
+  @TempDir
+  Path dir;
+
+  @Test
+  void kubectlGetShowsReadyInvalidAndConflictedResources() throws Exception {
+    Kubectl.requireOnPath();
+    try (JarProcess apiserver = JarProcess.start("apiserver", jar("vmesh.apiserver.jar"), dir, Map.of(),
+        "--port", "0", "--kubeconfig-out", dir.resolve("kubeconfig").toString())) {
+      apiserver.await(Pattern.compile("vmesh-apiserver ready: "), Duration.ofSeconds(30));
+      Kubectl kubectl = new Kubectl(dir.resolve("kubeconfig"));
+      kubectl.ok("apply", "--validate=false", "-f", REPO.resolve("crds").toString());
+      kubectl.ok("create", "--validate=false", "-f", fixtures().toString());
+
+      try (JarProcess operator = JarProcess.start("operator", jar("vmesh.operator.jar"), dir,
+          Map.of("KUBECONFIG", dir.resolve("kubeconfig").toString()),
+          "run", "--no-leader-election", "--namespace", "vmesh-system",
+          "--health-address", "127.0.0.1", "--health-port", "0")) {
+        try {
+          scenario(kubectl, operator);
+        } catch (Exception | AssertionError e) {
+          // the temporary directory goes away with the test: keep the processes' logs in the report
+          LOG.error("operator log:\n{}\napiserver log:\n{}", operator.log(), apiserver.log());
+          throw e;
+        }
+      }
+    }
+  }
+
+  private void scenario(Kubectl kubectl, JarProcess operator) throws Exception {
+    operatorIsReady(operator);
+
+    kubectl.ok("apply", "--validate=false", "-n", "demo",
+        "-f", sample("traffic-capture.yaml"), "-f", sample("mesh-policy.yaml"), "-f", sample("mesh-policy-invalid.yaml"));
+    kubectl.ok("apply", "--validate=false", "-n", "demo", "-f", sample("mesh-policy-conflicting.yaml"));
+    // a second capture over every pod of the namespace: newer (and later by name), so it is the one that reports
+    Path everything = Files.writeString(dir.resolve("capture-everything.yaml"),
+        "{\"apiVersion\": \"vmesh.io/v1alpha1\", \"kind\": \"TrafficCapture\", \"metadata\": {\"name\": \"web-everything\"},"
+            + " \"spec\": {\"mode\": \"REDIRECT\"}}");
+    kubectl.ok("apply", "--validate=false", "-n", "demo", "-f", everything.toString());
+
+    Map<String, Map<String, String>> rows = awaitTable(kubectl, rowsSettle(5));
+    assertThat(rows.get("trafficcapture.vmesh.io/web")).containsAllEntriesOf(Map.of(
+        "MODE", "REDIRECT", "READY", "True", "REASON", "Reconciled", "MATCHED", "3", "INJECTED", "2", "OUTDATED", "1"));
+    assertThat(rows.get("trafficcapture.vmesh.io/web-everything")).containsAllEntriesOf(Map.of(
+        "READY", "False", "REASON", "ConflictingCaptures", "MATCHED", "4", "INJECTED", "0"));
+    assertThat(rows.get("meshpolicy.vmesh.io/web")).containsAllEntriesOf(Map.of(
+        "OUTBOUND", "REGISTRY_ONLY", "READY", "True", "REASON", "Reconciled", "SYNCED", "0/2"));
+    assertThat(rows.get("meshpolicy.vmesh.io/web-canary")).containsAllEntriesOf(Map.of(
+        "READY", "False", "REASON", "Conflicted", "SYNCED", "0/0"));
+    assertThat(rows.get("meshpolicy.vmesh.io/broken")).containsAllEntriesOf(Map.of("READY", "False", "REASON", "Invalid"));
+
+    assertThat(readyMessage(kubectl, "broken")).isEqualTo("ports: each port may be declared only once; "
+        + "http[].route: the weights add up to 0, so no request could be sent anywhere; give at least one destination a weight above 0");
+    assertThat(readyMessage(kubectl, "web-canary")).contains("is also selected by MeshPolicy web, which is older");
+    assertThat(kubectl.ok("get", "events", "-n", "demo", "-o", "jsonpath={.items[*].reason}"))
+        .contains("Reconciled", "Invalid", "Conflicted");
+
+    // settled means settled: no status write (no new resourceVersion) while nothing changes
+    String versions = resourceVersions(kubectl);
+    Thread.sleep(1500);
+    assertThat(resourceVersions(kubectl)).as("resourceVersions of tc,mp after 1.5 s without changes").isEqualTo(versions);
+
+    // the Pod informer is live: a deleted pod leaves the counts
+    kubectl.ok("delete", "pod", "-n", "demo", "web-old");
+    awaitTable(kubectl, r -> "2".equals(cell(r, "trafficcapture.vmesh.io/web", "MATCHED"))
+        && "0".equals(cell(r, "trafficcapture.vmesh.io/web", "OUTDATED")));
+    // references are live: a Service the policy routes to goes away
+    kubectl.ok("delete", "service", "-n", "demo", "reviews-canary");
+    awaitTable(kubectl, r -> "BackendNotFound".equals(cell(r, "meshpolicy.vmesh.io/web", "REASON")));
+    assertThat(readyMessage(kubectl, "web")).isEqualTo("http[0] (reviews-split): Service demo/reviews-canary not found");
+    // precedence is live: without the older policy the newer one wins
+    kubectl.ok("delete", "meshpolicy", "-n", "demo", "web");
+    Map<String, Map<String, String>> after = awaitTable(kubectl, r -> "True".equals(cell(r, "meshpolicy.vmesh.io/web-canary", "READY")));
+    assertThat(after.get("meshpolicy.vmesh.io/web-canary")).containsEntry("SYNCED", "0/1");
+    assertThat(operator.isAlive()).as("operator still running").isTrue();
+  }
+
+  private static void operatorIsReady(JarProcess operator) throws Exception {
+    Matcher health = operator.await(Pattern.compile("health endpoints on 127\\.0\\.0\\.1:(\\d+)"), Duration.ofSeconds(30));
+    URI base = URI.create("http://127.0.0.1:" + health.group(1));
+    HttpClient http = HttpClient.newHttpClient();
+    assertThat(http.send(HttpRequest.newBuilder(base.resolve("/healthz")).build(), HttpResponse.BodyHandlers.ofString()).statusCode())
+        .isEqualTo(200);
+    Instant deadline = Instant.now().plus(Duration.ofSeconds(30));
+    int status = 0;
+    while (Instant.now().isBefore(deadline) && status != 200) {
+      status = http.send(HttpRequest.newBuilder(base.resolve("/readyz")).build(), HttpResponse.BodyHandlers.ofString()).statusCode();
+      Thread.sleep(200);
+    }
+    assertThat(status).as("/readyz; operator log:\n" + operator.log()).isEqualTo(200);
+  }
+
+  /** Polls {@code kubectl get tc,mp -n demo} until the condition holds, logging the table it ends with. */
+  private static Map<String, Map<String, String>> awaitTable(Kubectl kubectl, Predicate<Map<String, Map<String, String>>> done)
+      throws Exception {
+    Instant deadline = Instant.now().plus(RECONCILED_WITHIN);
+    String output = "";
+    while (Instant.now().isBefore(deadline)) {
+      output = kubectl.ok("get", "tc,mp", "-n", "demo");
+      if (done.test(Kubectl.table(output))) {
+        LOG.info("kubectl get tc,mp -n demo\n{}", output);
+        return Kubectl.table(output);
+      }
+      Thread.sleep(300);
+    }
+    throw new AssertionError("not reconciled within " + RECONCILED_WITHIN + "; kubectl get tc,mp -n demo:\n" + output);
+  }
+
+  /** Every one of the n resources has a Ready column. */
+  private static Predicate<Map<String, Map<String, String>>> rowsSettle(int n) {
+    return rows -> rows.size() == n && rows.values().stream().noneMatch(r -> r.getOrDefault("READY", "").isEmpty())
+        && "3".equals(cell(rows, "trafficcapture.vmesh.io/web", "MATCHED"));
+  }
+
+  private static String cell(Map<String, Map<String, String>> rows, String name, String column) {
+    return rows.getOrDefault(name, Map.of()).get(column);
+  }
+
+  private static String resourceVersions(Kubectl kubectl) throws Exception {
+    return kubectl.ok("get", "tc,mp", "-n", "demo", "-o", "jsonpath={range .items[*]}{.metadata.name}={.metadata.resourceVersion} {end}");
+  }
+
+  private static String readyMessage(Kubectl kubectl, String policy) throws Exception {
+    return kubectl.ok("get", "meshpolicy", policy, "-n", "demo", "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].message}");
+  }
+
+  /**
+   * Namespaces, the Services the sample routes to, and pods for the sample TrafficCapture: web-new injected from
+   * its current spec, web-old from an older one, web-plain not injected, db-1 not selected.
+   */
+  private Path fixtures() throws Exception {
+    TrafficCapture capture = new ObjectMapper(new YAMLFactory()).readValue(REPO.resolve("samples/traffic-capture.yaml").toFile(),
+        TrafficCapture.class);
+    String current = new InjectionStatus("web", SpecHash.of(capture.getSpec()), List.of("vmesh-init"), List.of("vmesh-proxy")).toJson();
+    String old = new InjectionStatus("web", "0000000000000000", List.of("vmesh-init"), List.of("vmesh-proxy")).toJson();
+    ObjectMapper json = new ObjectMapper();
+    String manifests = String.join("\n---\n",
+        "{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {\"name\": \"demo\"}}",
+        "{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {\"name\": \"vmesh-system\"}}",
+        service("reviews"),
+        service("reviews-canary"),
+        pod("web-new", "web", json.writeValueAsString(current)),
+        pod("web-old", "web", json.writeValueAsString(old)),
+        pod("web-plain", "web", null),
+        pod("db-1", "db", null));
+    Path file = dir.resolve("fixtures.yaml");
+    // a leading comment makes kubectl read the file as a YAML stream of JSON documents
+    Files.writeString(file, "# OperatorIT fixtures\n" + manifests);
+    return file;
+  }
+
+  private static String service(String name) {
+    return "{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": {\"name\": \"" + name + "\", \"namespace\": \"demo\"},"
+        + " \"spec\": {\"ports\": [{\"port\": 9080}]}}";
+  }
+
+  private static String pod(String name, String app, String statusAnnotationJson) {
+    String annotations = statusAnnotationJson == null ? "{}" : "{\"" + InjectionStatus.ANNOTATION + "\": " + statusAnnotationJson + "}";
+    return "{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"" + name + "\", \"namespace\": \"demo\","
+        + " \"labels\": {\"app\": \"" + app + "\"}, \"annotations\": " + annotations + "},"
+        + " \"spec\": {\"containers\": [{\"name\": \"app\", \"image\": \"example/app\"}]}}";
+  }
+
+  private static String sample(String file) {
+    return REPO.resolve("samples").resolve(file).toString();
+  }
+
+  private static Path jar(String property) {
+    String value = System.getProperty(property);
+    assertThat(value).as("system property " + property + " (set by the failsafe configuration)").isNotBlank();
+    return Path.of(value);
+  }
+}
