@@ -38,6 +38,9 @@ final class ApiDispatcher extends Dispatcher {
   private static final Logger LOG = LoggerFactory.getLogger(ApiDispatcher.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+  private static final String AUTHORIZATION = "/apis/authorization.k8s.io/v1/";
+  private static final java.util.Set<String> SELF_SUBJECT_REVIEWS =
+      java.util.Set.of(AUTHORIZATION + "selfsubjectrulesreviews", AUTHORIZATION + "selfsubjectaccessreviews");
   static final String KUBERNETES_VERSION = "1.32";
 
   private final KubernetesCrudDispatcher store = new KubernetesCrudDispatcher();
@@ -99,6 +102,9 @@ final class ApiDispatcher extends Dispatcher {
     if ((method.equals("PUT") || method.equals("PATCH")) && resource.isPresent() && resource.get().name() != null
         && (resource.get().subresource() == null || resource.get().subresource().equals("status"))) {
       return write(request, path, resource.get(), contentType == null ? "" : contentType);
+    }
+    if (method.equals("POST") && SELF_SUBJECT_REVIEWS.contains(path)) {
+      return selfSubjectReview(request, path);
     }
     if (method.equals("DELETE") && path.startsWith(CRDS + "/")) {
       return deleteCrd(request, path);
@@ -325,6 +331,33 @@ final class ApiDispatcher extends Dispatcher {
 
   private static MockResponse notFound(String path) {
     return status(404, "NotFound", "the server could not find the requested resource " + path);
+  }
+
+  /**
+   * This server authorizes nothing, so every subject may do everything; it says so to clients that ask first
+   * (java-operator-sdk checks its rights on Leases before leader election and stops when it gets no answer).
+   */
+  private MockResponse selfSubjectReview(RecordedRequest request, String path) {
+    JsonNode body = parse(request.getBody().readUtf8());
+    if (body == null || !body.isObject()) {
+      return status(400, "BadRequest", "the request body is not a JSON object");
+    }
+    ObjectNode review = (ObjectNode) body;
+    ObjectNode status = review.putObject("status");
+    if (path.endsWith("selfsubjectrulesreviews")) {
+      ObjectNode rule = status.putArray("resourceRules").addObject();
+      rule.putArray("verbs").add("*");
+      rule.putArray("apiGroups").add("*");
+      rule.putArray("resources").add("*");
+      ObjectNode nonResource = status.putArray("nonResourceRules").addObject();
+      nonResource.putArray("verbs").add("*");
+      nonResource.putArray("nonResourceURLs").add("*");
+      status.put("incomplete", false);
+    } else {
+      status.put("allowed", true);
+      status.put("reason", "the embedded API server does not authorize requests");
+    }
+    return new MockResponse().setResponseCode(201).setBody(review.toString());
   }
 
   static MockResponse status(int code, String reason, String message) {

@@ -60,6 +60,23 @@ class Fabric8ClientIT {
   }
 
   @Test
+  void selfSubjectReviewsAnswerThatEverythingIsAllowed() {
+    var rules = client.authorization().v1().selfSubjectRulesReview().create(
+        new io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReviewBuilder()
+            .withNewSpec().withNamespace("default").endSpec().build());
+    assertThat(rules.getStatus().getIncomplete()).isFalse();
+    assertThat(rules.getStatus().getResourceRules()).singleElement().satisfies(r -> {
+      assertThat(r.getVerbs()).containsExactly("*");
+      assertThat(r.getResources()).containsExactly("*");
+    });
+    var access = client.authorization().v1().selfSubjectAccessReview().create(
+        new io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewBuilder()
+            .withNewSpec().withNewResourceAttributes().withGroup("coordination.k8s.io").withResource("leases")
+            .withVerb("update").withNamespace("vmesh-system").endResourceAttributes().endSpec().build());
+    assertThat(access.getStatus().getAllowed()).isTrue();
+  }
+
+  @Test
   void watchSeesWidgetsAddedModifiedAndDeleted() throws Exception {
     MixedOperation<GenericKubernetesResource, GenericKubernetesResourceList, Resource<GenericKubernetesResource>>
         widgets = client.genericKubernetesResources("test.vmesh.io/v1alpha1", "Widget");

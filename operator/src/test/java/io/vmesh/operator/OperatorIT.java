@@ -50,7 +50,7 @@ class OperatorIT {
 
       try (JarProcess operator = JarProcess.start("operator", jar("vmesh.operator.jar"), dir,
           Map.of("KUBECONFIG", dir.resolve("kubeconfig").toString()),
-          "run", "--no-leader-election", "--namespace", "vmesh-system",
+          "run", "--namespace", "vmesh-system",
           "--health-address", "127.0.0.1", "--health-port", "0")) {
         try {
           scenario(kubectl, operator);
@@ -65,6 +65,9 @@ class OperatorIT {
 
   private void scenario(Kubectl kubectl, JarProcess operator) throws Exception {
     operatorIsReady(operator);
+    // leader election runs as in production: this replica holds the Lease
+    assertThat(kubectl.ok("get", "lease", "-n", "vmesh-system", "-o", "jsonpath={.items[*].spec.holderIdentity}"))
+        .isNotBlank();
 
     kubectl.ok("apply", "--validate=false", "-n", "demo",
         "-f", sample("traffic-capture.yaml"), "-f", sample("mesh-policy.yaml"), "-f", sample("mesh-policy-invalid.yaml"));
