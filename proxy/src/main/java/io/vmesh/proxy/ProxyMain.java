@@ -16,7 +16,12 @@ public final class ProxyMain implements Runnable {
   CommandLine.Model.CommandSpec spec;
 
   public static void main(String[] args) {
-    System.exit(new CommandLine(new ProxyMain()).execute(args));
+    System.exit(commandLine().execute(args));
+  }
+
+  /** The command line as {@code main} runs it; enum values (--mode, --ipv6, --iptables) in any case. */
+  public static CommandLine commandLine() {
+    return new CommandLine(new ProxyMain()).setCaseInsensitiveEnumValuesAllowed(true);
   }
 
   @Override

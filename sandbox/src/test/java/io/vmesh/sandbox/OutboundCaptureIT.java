@@ -140,10 +140,10 @@ class OutboundCaptureIT {
 
     SystemCommand.Result bad = capture(scratch, "--outbound-port", "0");
     assertThat(bad.exitCode()).isEqualTo(2);
-    assertThat(bad.stderr()).contains("outbound port must be between 1 and 65535");
+    assertThat(bad.stderr()).contains("--outbound-port must be between 1 and 65535");
     assertThat(natRules(scratch)).doesNotContain("VMESH");
 
-    assertThat(capture(scratch).stdout()).contains("applied 6 IPv4 rules");
+    assertThat(capture(scratch).stdout()).contains("IPv4: applied 15 rules");
     String applied = natRules(scratch);
     assertThat(applied).contains(foreign, ":VMESH_OUTPUT", "-j REDIRECT --to-ports 15001");
 
@@ -156,7 +156,8 @@ class OutboundCaptureIT {
     assertThat(drift.stderr()).contains("different vmesh rules are already in this namespace; nothing changed");
     assertThat(natRules(scratch)).isEqualTo(applied);
 
-    assertThat(capture(scratch, "--cleanup").stdout()).contains("removed vmesh chains [VMESH_OUTPUT]");
+    assertThat(capture(scratch, "--cleanup").stdout())
+        .contains("removed vmesh chains [nat/VMESH_INBOUND, nat/VMESH_IN_REDIRECT, nat/VMESH_OUTPUT, nat/VMESH_REDIRECT]");
     String cleaned = natRules(scratch);
     assertThat(cleaned).doesNotContain("VMESH").contains(foreign);
   }

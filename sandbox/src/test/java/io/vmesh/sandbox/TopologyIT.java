@@ -22,15 +22,27 @@ class TopologyIT {
       Pod a = t.addPod("a");
       Pod b = t.addPod("b");
       Path jar = t.stage(Jars.sandbox());
-      PodProcess echo = b.start("echo", RunAs.user(1000), Artifacts.javaJar(jar, "echo-server", "--port", "7100"));
-      echo.awaitLine(l -> l.contains("listening"), Duration.ofSeconds(30));
-      SystemCommand.Result r = a.run(RunAs.user(1000), Duration.ofSeconds(30),
-          Artifacts.javaJar(jar, "echo-client", b.ip() + ":7100", "--message", "over the bridge"));
-      assertThat(r.exitCode()).as(r.stderr()).isZero();
-      assertThat(r.stdout()).contains("local /" + a.ip() + ":").endsWith("reply: over the bridge\n");
+      startEcho(b, jar, "0.0.0.0", 7100);
+      SystemCommand.Result r = echo(a, jar, b.ip() + ":7100", "over the bridge");
+      assertThat(r.stdout()).contains("local /" + a.ip() + ":");
       // the machine's own namespace has no address of the sandbox's subnet and no link of it
       String hostAddrs = SystemCommand.check("ip", "-o", "addr").stdout();
       assertThat(hostAddrs).doesNotContain(Topology.SUBNET_PREFIX);
+    }
+  }
+
+  @Test
+  void dualStackPodsReachEachOtherOverIpv6AtOnce() {
+    try (Topology t = Topology.create()) {
+      Pod a = t.addDualStackPod("a");
+      Pod b = t.addDualStackPod("b");
+      Path jar = t.stage(Jars.sandbox());
+      assertThat(b.ip6()).isEqualTo(Topology.SUBNET6_PREFIX + "11");
+      PodProcess echo = startEcho(b, jar, "::", 7102);
+      // no wait for duplicate address detection: the addresses are usable as soon as the pod exists
+      echo(a, jar, "[" + b.ip6() + "]:7102", "over IPv6");
+      assertThat(echo.awaitLine(l -> l.contains("accepted"), Duration.ofSeconds(10))).contains("fd88:0:0:0:0:0:0:10");
+      assertThat(SystemCommand.check("ip", "-o", "addr").stdout()).doesNotContain(Topology.SUBNET6_PREFIX);
     }
   }
 
@@ -67,6 +79,22 @@ class TopologyIT {
     } finally {
       SystemCommand.run(java.util.List.of("ip", "netns", "del", stale), Duration.ofSeconds(10));
     }
+  }
+
+  private static PodProcess startEcho(Pod pod, Path jar, String address, int port) {
+    PodProcess echo = pod.start("echo", RunAs.user(1000),
+        Artifacts.javaJar(jar, "echo-server", "--address", address, "--port", String.valueOf(port)));
+    echo.awaitLine(l -> l.contains("listening"), Duration.ofSeconds(30));
+    return echo;
+  }
+
+  /** Sends {@code message} from {@code from} to {@code target}; fails unless it comes back whole. */
+  private static SystemCommand.Result echo(Pod from, Path jar, String target, String message) {
+    SystemCommand.Result r = from.run(RunAs.user(1000), Duration.ofSeconds(30),
+        Artifacts.javaJar(jar, "echo-client", target, "--message", message));
+    assertThat(r.exitCode()).as(r.stderr()).isZero();
+    assertThat(r.stdout()).endsWith("reply: " + message + "\n");
+    return r;
   }
 
   private static String netnsList() {

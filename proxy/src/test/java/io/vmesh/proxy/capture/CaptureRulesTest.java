@@ -1,74 +1,116 @@
 package io.vmesh.proxy.capture;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
 
+/** {@code capture --dry-run} output against golden files; the namespace tests prove iptables-save prints the same lines. */
 class CaptureRulesTest {
 
-  @Test
-  void defaultsMatchTheGoldenFile() throws IOException {
-    assertThat(CaptureRules.ipv4(CaptureConfig.defaults()).restoreInput()).isEqualTo(golden("outbound-default.golden"));
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "defaults          | --ipv6 off",
+      "inbound-ports     | --ipv6 off --inbound-ports 8080,9090",
+      "inbound-exclude   | --ipv6 off --exclude-inbound-ports 22,8081",
+      "outbound-ranges   | --ipv6 off --outbound-ip-ranges 10.96.0.0/12,10.88.0.0/16 --exclude-outbound-ip-ranges 10.96.0.1/32,10.88.0.99",
+      "outbound-ports    | --ipv6 off --outbound-ip-ranges 10.96.0.0/12 --outbound-ports 443,8443 --exclude-outbound-ports 25,3306",
+      "uid-gid           | --ipv6 off --proxy-uid 1337,1500 --proxy-gid 2000",
+      "tproxy            | --ipv6 off --mode TPROXY --inbound-port 15106",
+      "dual-stack        | --ipv6 on",
+      "ipv6              | --ipv6 on --outbound-ip-ranges fd00::/8,10.0.0.0/8 --exclude-outbound-ip-ranges fd00:0:0:1::/64",
+      "dual-stack-tproxy | --ipv6 on --mode tproxy --inbound-ports 80 --exclude-outbound-ports 53"})
+  void dryRunMatchesTheGoldenFile(String golden, String flags) throws IOException {
+    CaptureCli r = CaptureCli.run(("--dry-run " + flags).split(" "));
+
+    assertThat(r.exitCode()).as(r.err()).isZero();
+    assertThat(r.out()).isEqualTo(golden(golden + ".golden"));
   }
 
   @Test
-  void everyProxyUidAndGidGetsItsOwnReturnBeforeTheRedirect() throws IOException {
-    CaptureRules rules = CaptureRules.ipv4(new CaptureConfig(15011, List.of(1337, 1338), List.of(2000)));
-    assertThat(rules.restoreInput()).isEqualTo(golden("outbound-custom.golden"));
-    List<String> lines = rules.lines();
-    assertThat(lines.get(lines.size() - 1)).endsWith("-j REDIRECT --to-ports 15011");
-    assertThat(lines).filteredOn(l -> l.contains("-owner")).hasSize(3);
+  void excludesComeBeforeIncludesAndTheLoopBreakerBeforeTheRedirect() {
+    CaptureConfig c = new CaptureConfig(CaptureConfig.Mode.REDIRECT, 15006, 15001, CaptureConfig.Selection.everything(), List.of(8081),
+        CaptureConfig.Selection.of(List.of(Cidr.parse("10.0.0.0/8"))), List.of(Cidr.parse("10.1.0.0/16")), List.of(443), List.of(25),
+        List.of(1337), List.of(1337));
+    List<String> out = CaptureRules.forFamily(c, Family.IPV4).lines().stream().filter(l -> l.startsWith("-A VMESH_OUTPUT")).toList();
+    assertThat(indexOf(out, "--dport 25 ")).isLessThan(indexOf(out, "-s 127.0.0.6/32"));
+    assertThat(indexOf(out, "-s 127.0.0.6/32")).isLessThan(indexOf(out, "! -d 127.0.0.1/32 -o lo -m owner --uid-owner 1337"));
+    assertThat(indexOf(out, "-m owner --uid-owner 1337 -m comment --comment \"vmesh: proxy uid 1337: its"))
+        .isLessThan(indexOf(out, "-d 10.1.0.0/16"));
+    assertThat(indexOf(out, "-d 10.1.0.0/16")).isLessThan(indexOf(out, "--dport 443 "));
+    assertThat(indexOf(out, "--dport 443 ")).isLessThan(indexOf(out, "-d 10.0.0.0/8"));
+    List<String> in = CaptureRules.forFamily(c, Family.IPV4).lines().stream().filter(l -> l.startsWith("-A VMESH_INBOUND")).toList();
+    assertThat(in.get(in.size() - 1)).endsWith("-j VMESH_IN_REDIRECT").doesNotContain("--dport");
+    assertThat(in.subList(0, in.size() - 1)).allMatch(l -> l.endsWith("-j RETURN"));
   }
 
   @Test
-  void invalidConfigIsRefusedWithTheFieldNamed() {
-    assertThatThrownBy(() -> new CaptureConfig(0, List.of(1337), List.of())).hasMessageContaining("outbound port");
-    assertThatThrownBy(() -> new CaptureConfig(70000, List.of(1337), List.of())).hasMessageContaining("outbound port");
-    assertThatThrownBy(() -> new CaptureConfig(15001, List.of(), List.of())).hasMessageContaining("proxy uid");
-    assertThatThrownBy(() -> new CaptureConfig(15001, List.of(1337), List.of(-1))).hasMessageContaining("proxy gid");
+  void noInboundPortsMeansNoInboundChain() {
+    CaptureConfig c = new CaptureConfig(CaptureConfig.Mode.REDIRECT, 15006, 15001, CaptureConfig.Selection.of(List.of()), List.of(),
+        CaptureConfig.Selection.everything(), List.of(), List.of(), List.of(), List.of(1337), List.of());
+    RuleSet rules = CaptureRules.forFamily(c, Family.IPV4);
+    assertThat(rules.chains()).containsExactly("nat/VMESH_IN_REDIRECT", "nat/VMESH_OUTPUT", "nat/VMESH_REDIRECT");
+    assertThat(rules.lines()).noneMatch(l -> l.contains("PREROUTING"));
   }
 
   @Test
-  void ownedLinesAreOursOnlyAndOnlyFromTheNatTable() {
-    String save = String.join("\n",
-        "*filter",
-        ":INPUT ACCEPT [0:0]",
-        "-A INPUT -j VMESH_SOMETHING",
-        "COMMIT",
+  void rulesParsedBackFromIptablesSaveEqualTheWantedOnesWhateverTheOrderOfChains() {
+    RuleSet wanted = CaptureRules.forFamily(CaptureConfig.defaults(), Family.IPV4);
+    // iptables-save groups rules by chain, built-in chains first, and adds others' rules and counters
+    StringBuilder save = new StringBuilder("# Generated by iptables-nft-save\n*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [3:180]\n:DOCKER - [0:0]\n");
+    wanted.chains().forEach(c -> save.append(':').append(c.substring(c.indexOf('/') + 1)).append(" - [0:0]\n"));
+    save.append("-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER\n");
+    wanted.lines().forEach(l -> save.append(l).append('\n'));
+    save.append("-A DOCKER -i docker0 -j RETURN\nCOMMIT\n");
+
+    RuleSet found = RuleSet.parse(save.toString());
+
+    assertThat(found).isEqualTo(wanted);
+    assertThat(RuleSet.transition(found, wanted)).isEmpty();
+  }
+
+  @Test
+  void transitionReplacesOnlyVmeshRulesAndCleanupDeletesJumpsThenChains() {
+    RuleSet redirect = CaptureRules.forFamily(CaptureConfig.defaults(), Family.IPV4);
+    String cleanup = RuleSet.transition(redirect, RuleSet.EMPTY);
+    assertThat(cleanup).isEqualTo(String.join("\n",
         "*nat",
-        ":OUTPUT ACCEPT [0:0]",
-        ":DOCKER - [0:0]",
-        ":VMESH_OUTPUT - [0:0]",
-        "-A OUTPUT -m addrtype --dst-type LOCAL -j DOCKER",
-        "-A OUTPUT -p tcp -j VMESH_OUTPUT",
-        "-A VMESH_OUTPUT -p tcp -j REDIRECT --to-ports 15001",
-        "-A DOCKER -i docker0 -j RETURN",
-        "COMMIT");
-    assertThat(CaptureRules.ownedLines(save)).containsExactly(
-        "-A OUTPUT -p tcp -j VMESH_OUTPUT",
-        "-A VMESH_OUTPUT -p tcp -j REDIRECT --to-ports 15001");
-    CaptureState state = CaptureState.of(save);
-    assertThat(state.chains()).containsExactly("VMESH_OUTPUT");
-    assertThat(state.cleanupInput()).isEqualTo(String.join("\n",
-        "*nat",
-        "-D OUTPUT -p tcp -j VMESH_OUTPUT",
-        "-F VMESH_OUTPUT",
-        "-X VMESH_OUTPUT",
+        "-D PREROUTING -p tcp -m comment --comment \"vmesh: inbound TCP enters vmesh\" -j VMESH_INBOUND",
+        "-D OUTPUT -p tcp -m comment --comment \"vmesh: outbound TCP enters vmesh\" -j VMESH_OUTPUT",
+        "-F VMESH_INBOUND", "-F VMESH_IN_REDIRECT", "-F VMESH_OUTPUT", "-F VMESH_REDIRECT",
+        "-X VMESH_INBOUND", "-X VMESH_IN_REDIRECT", "-X VMESH_OUTPUT", "-X VMESH_REDIRECT",
         "COMMIT", ""));
+    assertThat(RuleSet.transition(RuleSet.EMPTY, RuleSet.EMPTY)).isEmpty();
+    assertThat(RuleSet.parse("*nat\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -j DOCKER\nCOMMIT\n").isEmpty()).isTrue();
   }
 
   @Test
-  void cleanupOfACleanTableIsNothing() {
-    assertThat(CaptureState.of("*nat\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n").cleanupInput()).isEmpty();
+  void cidrsAreWrittenTheWayIptablesSavePrintsThem() {
+    assertThat(Cidr.parse("10.1.2.3/8").text()).isEqualTo("10.0.0.0/8");
+    assertThat(Cidr.parse("10.88.0.99").text()).isEqualTo("10.88.0.99/32");
+    assertThat(Cidr.parse("FD00:0:0:1::5/64").text()).isEqualTo("fd00:0:0:1::/64");
+    assertThat(Cidr.parse("2001:db8:0:0:1:0:0:1").text()).isEqualTo("2001:db8::1:0:0:1/128");
+    assertThat(Cidr.parse("::").text()).isEqualTo("::/128");
+    assertThat(Cidr.parse("fd88::1/64").family()).isEqualTo(Family.IPV6);
+  }
+
+  private static int indexOf(List<String> lines, String fragment) {
+    for (int i = 0; i < lines.size(); i++) {
+      if (lines.get(i).contains(fragment)) {
+        return i;
+      }
+    }
+    throw new AssertionError("no rule contains '" + fragment + "' in " + lines);
   }
 
   private static String golden(String name) throws IOException {
     try (InputStream in = CaptureRulesTest.class.getResourceAsStream("/capture/" + name)) {
+      assertThat(in).as("golden file " + name).isNotNull();
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
   }

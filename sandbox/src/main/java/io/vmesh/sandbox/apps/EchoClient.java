@@ -26,12 +26,18 @@ public final class EchoClient implements Callable<Integer> {
   @Option(names = "--timeout-ms", description = "Connect and read timeout (default: ${DEFAULT-VALUE}).")
   int timeoutMillis = 10_000;
 
+  @Option(names = "--source", paramLabel = "IP", description = "Local address to bind before connecting, like the proxy's 127.0.0.6 passthrough.")
+  String source;
+
   @Override
   public Integer call() throws IOException {
     int colon = target.lastIndexOf(':');
-    String host = target.substring(0, colon);
+    String host = target.substring(0, colon).replace("[", "").replace("]", "");
     int port = Integer.parseInt(target.substring(colon + 1));
     try (Socket s = new Socket()) {
+      if (source != null) {
+        s.bind(new InetSocketAddress(source, 0));
+      }
       s.connect(new InetSocketAddress(host, port), timeoutMillis);
       s.setSoTimeout(timeoutMillis);
       System.out.println("local " + s.getLocalSocketAddress() + " -> " + target);

@@ -17,15 +17,21 @@ public final class EchoServer implements Callable<Integer> {
   @Option(names = "--port", description = "Port to listen on (default: ${DEFAULT-VALUE}).")
   int port = 7000;
 
+  @Option(names = "--address", description = "Address to listen on; '::' takes IPv4 and IPv6 (default: ${DEFAULT-VALUE}).")
+  String address = "0.0.0.0";
+
   @Override
   public Integer call() throws IOException {
     try (ServerSocket server = new ServerSocket()) {
       server.setReuseAddress(true);
-      server.bind(new InetSocketAddress("0.0.0.0", port));
-      System.out.println("echo-server listening on 0.0.0.0:" + port);
+      server.bind(new InetSocketAddress(address, port));
+      System.out.println("echo-server listening on " + address + ":" + port);
       System.out.flush();
       while (true) {
         Socket s = server.accept();
+        // who reached the app directly: the namespace tests tell captured from uncaptured connections by it
+        System.out.println("echo-server accepted peer=" + s.getRemoteSocketAddress() + " local=" + s.getLocalSocketAddress());
+        System.out.flush();
         Thread t = new Thread(() -> echo(s), "echo-" + s.getPort());
         t.setDaemon(true);
         t.start();

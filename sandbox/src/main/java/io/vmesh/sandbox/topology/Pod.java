@@ -5,19 +5,21 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
-/** A pod: its own network namespace with one address on the node's bridge. */
+/** A pod: its own network namespace with an IPv4 address on the node's bridge, and an IPv6 one if dual-stack. */
 public final class Pod {
 
   private final Topology topology;
   private final String name;
   private final String netns;
   private final String ip;
+  private final String ip6;
 
-  Pod(Topology topology, String name, String netns, String ip) {
+  Pod(Topology topology, String name, String netns, String ip, String ip6) {
     this.topology = topology;
     this.name = name;
     this.netns = netns;
     this.ip = ip;
+    this.ip6 = ip6;
   }
 
   public String name() {
@@ -31,6 +33,14 @@ public final class Pod {
 
   public String ip() {
     return ip;
+  }
+
+  /** The IPv6 address of a dual-stack pod. */
+  public String ip6() {
+    if (ip6 == null) {
+      throw new IllegalStateException("pod " + name + " is IPv4 only; make it with Topology.addDualStackPod");
+    }
+    return ip6;
   }
 
   /** Starts a long-running process in the pod; the topology stops it when it closes. */

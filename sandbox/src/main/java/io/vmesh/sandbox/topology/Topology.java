@@ -33,6 +33,9 @@ public final class Topology implements AutoCloseable {
   /** The pods' subnet: closed, it exists only on the sandbox's bridge. */
   public static final String SUBNET_PREFIX = "10.88.0.";
   public static final String GATEWAY = SUBNET_PREFIX + "1";
+  /** The pods' IPv6 subnet (unique local, closed like the IPv4 one); only dual-stack pods get an address in it. */
+  public static final String SUBNET6_PREFIX = "fd88::";
+  public static final String GATEWAY6 = SUBNET6_PREFIX + "1";
 
   private final String owner = ProcessHandle.current().pid() + "-" + INSTANCES.incrementAndGet();
   private final String nodeNetns = PREFIX + owner + "-node";
@@ -55,6 +58,8 @@ public final class Topology implements AutoCloseable {
       t.ipIn(t.nodeNetns, "link", "set", "lo", "up");
       t.ipIn(t.nodeNetns, "link", "add", "br0", "type", "bridge");
       t.ipIn(t.nodeNetns, "addr", "add", GATEWAY + "/24", "dev", "br0");
+      // nodad: duplicate address detection would hold the address "tentative" for a second or more
+      t.ipIn(t.nodeNetns, "addr", "add", GATEWAY6 + "/64", "dev", "br0", "nodad");
       t.ipIn(t.nodeNetns, "link", "set", "br0", "up");
       Files.createDirectories(t.workDir);
       Files.setPosixFilePermissions(t.workDir, PosixFilePermissions.fromString("rwxr-xr-x"));
@@ -65,8 +70,17 @@ public final class Topology implements AutoCloseable {
     }
   }
 
-  /** Adds a pod with the next free address on the bridge. */
-  public synchronized Pod addPod(String name) {
+  /** Adds a pod with the next free IPv4 address on the bridge. */
+  public Pod addPod(String name) {
+    return addPod(name, false);
+  }
+
+  /** Adds a pod with the next free IPv4 address and the matching IPv6 address ({@code fd88::<same host number>}). */
+  public Pod addDualStackPod(String name) {
+    return addPod(name, true);
+  }
+
+  private synchronized Pod addPod(String name, boolean dualStack) {
     if (!POD_NAME.matcher(name).matches()) {
       throw new IllegalArgumentException("pod name must be lower-case letters, digits and '-', starting with a letter: " + name);
     }
@@ -75,7 +89,8 @@ public final class Topology implements AutoCloseable {
     String ip = SUBNET_PREFIX + (10 + index);
     String hostSide = "veth" + index;
     SystemCommand.check("ip", "netns", "add", netns);
-    Pod pod = new Pod(this, name, netns, ip);
+    String ip6 = dualStack ? SUBNET6_PREFIX + (10 + index) : null;
+    Pod pod = new Pod(this, name, netns, ip, ip6);
     pods.add(pod);
     SystemCommand.check("ip", "link", "add", "eth0", "netns", netns, "type", "veth", "peer", "name", hostSide, "netns", nodeNetns);
     ipIn(nodeNetns, "link", "set", hostSide, "master", "br0");
@@ -84,6 +99,10 @@ public final class Topology implements AutoCloseable {
     ipIn(netns, "addr", "add", ip + "/24", "dev", "eth0");
     ipIn(netns, "link", "set", "eth0", "up");
     ipIn(netns, "route", "add", "default", "via", GATEWAY);
+    if (dualStack) {
+      ipIn(netns, "addr", "add", ip6 + "/64", "dev", "eth0", "nodad");
+      ipIn(netns, "-6", "route", "add", "default", "via", GATEWAY6);
+    }
     return pod;
   }
 
