@@ -101,6 +101,10 @@ class OperatorIT {
     kubectl.ok("delete", "pod", "-n", "demo", "web-old");
     awaitTable(kubectl, r -> "2".equals(cell(r, "trafficcapture.vmesh.io/web", "MATCHED"))
         && "0".equals(cell(r, "trafficcapture.vmesh.io/web", "OUTDATED")));
+    // references are live: a Service the policy routes to goes away
+    kubectl.ok("delete", "service", "-n", "demo", "reviews-canary");
+    awaitTable(kubectl, r -> "BackendNotFound".equals(cell(r, "meshpolicy.vmesh.io/web", "REASON")));
+    assertThat(readyMessage(kubectl, "web")).isEqualTo("http[0] (reviews-split): Service demo/reviews-canary not found");
     // precedence is live: without the older policy the newer one wins
     kubectl.ok("delete", "meshpolicy", "-n", "demo", "web");
     Map<String, Map<String, String>> after = awaitTable(kubectl, r -> "True".equals(cell(r, "meshpolicy.vmesh.io/web-canary", "READY")));
