@@ -18,6 +18,7 @@ import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.vmesh.operator.RunCommand;
+import io.vmesh.operator.webhook.WebhookServer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -147,7 +148,7 @@ class DeployManifestsTest {
     Service service = deploy.named(Service.class, target.getName()).orElseThrow();
     assertThat(target.getNamespace()).isEqualTo(service.getMetadata().getNamespace());
     assertThat(service.getSpec().getPorts()).extracting(ServicePort::getPort).contains(target.getPort());
-    assertThat(target.getPath()).isEqualTo("/inject");
+    assertThat(target.getPath()).as("the path WebhookServer serves").isEqualTo(WebhookServer.PATH);
     assertThat(webhook.getClientConfig().getUrl()).isNull();
     assertThat(webhook.getSideEffects()).isEqualTo("None");
     assertThat(webhook.getFailurePolicy()).isEqualTo("Fail");

@@ -3,6 +3,7 @@ package io.vmesh.operator.install;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.vmesh.operator.inject.InjectionSettings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -79,6 +80,9 @@ class ImagesIT {
     Map<String, String> proxy = labels(parse(IMAGES.resolve("proxy/Dockerfile")));
     assertThat(proxy.get("org.opencontainers.image.title")).isEqualTo("vmesh-proxy");
     assertThat(proxy.get("org.opencontainers.image.version")).isEqualTo(labels.get("org.opencontainers.image.version"));
+    // the injector's default sidecar image is this one (its tag is the injector's own setting)
+    String injected = InjectionSettings.DEFAULT_IMAGE;
+    assertThat(injected.substring(0, injected.lastIndexOf(':'))).isEqualTo(REGISTRY + proxy.get("org.opencontainers.image.title"));
   }
 
   static List<Instruction> parse(Path dockerfile) throws IOException {
