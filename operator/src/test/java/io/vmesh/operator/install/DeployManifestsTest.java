@@ -62,6 +62,16 @@ class DeployManifestsTest {
     }
   }
 
+  /** kubectl apply -f takes files in name order: what an object needs must come first, the webhook last. */
+  @Test
+  void filesApplyInDependencyOrder() {
+    List<String> order = List.of("CustomResourceDefinition", "Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding",
+        "Role", "RoleBinding", "Service", "Deployment", "PodDisruptionBudget", "MutatingWebhookConfiguration");
+    List<Integer> ranks = deploy.all().stream().map(o -> order.indexOf(o.getKind())).toList();
+    assertThat(ranks).as("kinds in file order " + deploy.all().stream().map(HasMetadata::getKind).toList())
+        .doesNotContain(-1).isSortedAccordingTo(Integer::compare);
+  }
+
   @Test
   void namespacedObjectsLiveInTheOperatorNamespaceWhichIsTheOperatorDefault() throws Exception {
     assertThat(deploy.one(Namespace.class).getMetadata().getName()).isEqualTo(NAMESPACE);
@@ -162,7 +172,7 @@ class DeployManifestsTest {
     Deployment deployment = deploy.one(Deployment.class);
     String account = deployment.getSpec().getTemplate().getSpec().getServiceAccountName();
     assertThat(OperatorPermissions.granted(deploy.all(), account, NAMESPACE))
-        .as("RBAC bound to ServiceAccount %s/%s (missing or extra grants; update deploy/operator/rbac.yaml, "
+        .as("RBAC bound to ServiceAccount %s/%s (missing or extra grants; update deploy/operator/20-rbac.yaml, "
             + "OperatorPermissions and docs/install.md together)", NAMESPACE, account)
         .containsExactlyElementsOf(OperatorPermissions.required(NAMESPACE));
   }
