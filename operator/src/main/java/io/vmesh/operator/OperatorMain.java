@@ -3,12 +3,12 @@ package io.vmesh.operator;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The operator's command line: {@code run} starts the controllers, {@code crds} prints the CRDs. */
+/** The operator's command line: {@code run} starts the controllers, {@code crds} prints the CRDs, {@code inject} injects offline. */
 @Command(name = "vmesh-operator",
     mixinStandardHelpOptions = true,
     versionProvider = OperatorMain.Version.class,
     description = "The vmesh operator: reconciles TrafficCapture and MeshPolicy resources and reports their status.",
-    subcommands = {RunCommand.class, CrdsCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {RunCommand.class, CrdsCommand.class, InjectCommand.class, CommandLine.HelpCommand.class})
 public final class OperatorMain implements Runnable {
 
   @CommandLine.Spec
@@ -20,7 +20,7 @@ public final class OperatorMain implements Runnable {
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required: run or crds");
+    throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required: run, crds or inject");
   }
 
   static final class Version implements CommandLine.IVersionProvider {

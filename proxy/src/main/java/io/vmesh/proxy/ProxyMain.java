@@ -4,12 +4,12 @@ import io.vmesh.proxy.capture.CaptureCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The sidecar's command line: {@code capture} runs in the init container, {@code run} is the proxy. */
+/** The sidecar's command line: {@code capture} runs in the init container, {@code run} is the proxy, {@code wait} holds the application until it is ready. */
 @Command(name = "vmesh-proxy",
     mixinStandardHelpOptions = true,
     versionProvider = ProxyMain.Version.class,
     description = "The vmesh sidecar: traffic capture rules and the transparent proxy.",
-    subcommands = {CaptureCommand.class, RunCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {CaptureCommand.class, RunCommand.class, WaitCommand.class, CommandLine.HelpCommand.class})
 public final class ProxyMain implements Runnable {
 
   @CommandLine.Spec
@@ -26,7 +26,7 @@ public final class ProxyMain implements Runnable {
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required: capture or run");
+    throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required: capture, run or wait");
   }
 
   static final class Version implements CommandLine.IVersionProvider {

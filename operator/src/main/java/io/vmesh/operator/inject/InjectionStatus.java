@@ -23,8 +23,10 @@ import java.util.Optional;
 public record InjectionStatus(String capture, String specHash, List<String> initContainers, List<String> containers) {
 
   public static final String ANNOTATION = "vmesh.io/status";
-  /** Per-pod opt-out, as in Istio's sidecar.istio.io/inject. */
+  /** Per-pod opt-out, as in Istio's sidecar.istio.io/inject: a label (selectable) or an annotation. */
   public static final String INJECT_ANNOTATION = "vmesh.io/inject";
+  /** Label on every injected pod, so that {@code kubectl get pods -l vmesh.io/injected=true} lists them. */
+  public static final String INJECTED_LABEL = "vmesh.io/injected";
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -51,9 +53,14 @@ public record InjectionStatus(String capture, String specHash, List<String> init
     }
   }
 
-  /** True when the pod asks not to be injected. */
+  /** True when the pod asks not to be injected, by label or annotation {@value #INJECT_ANNOTATION}: "false". */
   public static boolean optedOut(Pod pod) {
-    Map<String, String> annotations = pod.getMetadata() == null ? null : pod.getMetadata().getAnnotations();
-    return annotations != null && "false".equalsIgnoreCase(annotations.get(INJECT_ANNOTATION));
+    if (pod.getMetadata() == null) {
+      return false;
+    }
+    Map<String, String> labels = pod.getMetadata().getLabels();
+    Map<String, String> annotations = pod.getMetadata().getAnnotations();
+    return (labels != null && "false".equalsIgnoreCase(labels.get(INJECT_ANNOTATION)))
+        || (annotations != null && "false".equalsIgnoreCase(annotations.get(INJECT_ANNOTATION)));
   }
 }
