@@ -18,10 +18,12 @@ import io.envoyproxy.envoy.config.listener.v3.ListenerFilter;
 import io.envoyproxy.envoy.extensions.filters.listener.http_inspector.v3.HttpInspector;
 import io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst;
 import io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.netty.util.NetUtil;
 import io.vmesh.proxy.cluster.ClusterConfig;
 import io.vmesh.proxy.filter.TcpProxyRoute;
+import io.vmesh.proxy.http.HttpConnectionManagerConfig;
 import io.vmesh.proxy.listener.FilterChainConfig;
 import io.vmesh.proxy.listener.FilterChainMatcher;
 import io.vmesh.proxy.listener.ListenerConfig;
@@ -247,8 +249,8 @@ public final class RuntimeConfigBuilder {
 
   private FilterChainConfig chain(FilterChain fc, String at, Map<String, ClusterConfig> clusters) {
     if (fc.getFiltersCount() != 1) {
-      problems.add(ConfigException.at(at + ".filters", "exactly one network filter, a tcp_proxy, is supported; got "
-          + fc.getFiltersCount()));
+      problems.add(ConfigException.at(at + ".filters", "exactly one network filter, tcp_proxy or http_connection_manager, "
+          + "is supported; got " + fc.getFiltersCount()));
       return null;
     }
     Filter filter = fc.getFilters(0);
@@ -256,6 +258,10 @@ public final class RuntimeConfigBuilder {
     Optional<Message> config = unpack(filter.hasTypedConfig() ? filter.getTypedConfig() : null, fat);
     if (config.isEmpty()) {
       return null;
+    }
+    if (config.get() instanceof HttpConnectionManager hcm) {
+      HttpConnectionManagerConfig http = new HttpRoutesBuilder(problems, clusters).build(hcm, fat);
+      return http == null ? null : FilterChainConfig.http(fc.getName(), http);
     }
     if (!(config.get() instanceof TcpProxy tcp)) {
       problems.add(ConfigException.at(fat, config.get().getDescriptorForType().getFullName() + " is not a network filter"));
@@ -292,7 +298,7 @@ public final class RuntimeConfigBuilder {
       }
       default -> problems.add(ConfigException.at(fat, "a tcp_proxy needs cluster or weighted_clusters"));
     }
-    return route == null ? null : new FilterChainConfig(fc.getName(), route);
+    return route == null ? null : FilterChainConfig.tcp(fc.getName(), route);
   }
 
   private void knownCluster(String name, String at, Map<String, ClusterConfig> clusters) {
