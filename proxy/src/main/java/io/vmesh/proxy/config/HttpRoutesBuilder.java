@@ -1,6 +1,5 @@
 package io.vmesh.proxy.config;
 
-import com.google.protobuf.Duration;
 import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
@@ -180,14 +179,8 @@ final class HttpRoutesBuilder {
       }
       default -> problems.add(ConfigException.at(at, "needs cluster or weighted_clusters"));
     }
-    long timeout = DEFAULT_ROUTE_TIMEOUT_MILLIS;
-    if (a.hasTimeout()) {
-      Duration d = a.getTimeout();
-      timeout = d.getSeconds() * 1000 + d.getNanos() / 1_000_000;
-      if (timeout < 0 || (timeout == 0 && d.getNanos() > 0)) {
-        problems.add(ConfigException.at(at + ".timeout", "must be 0 (none) or at least 1ms"));
-      }
-    }
+    long timeout = a.hasTimeout() ? RuntimeConfigBuilder.timeoutMillis(a.getTimeout(), at + ".timeout", problems)
+        : DEFAULT_ROUTE_TIMEOUT_MILLIS;
     RouteTable.RetryPolicy retry = RouteTable.RetryPolicy.NONE;
     if (a.hasRetryPolicy()) {
       Set<String> on = new LinkedHashSet<>();
@@ -210,8 +203,6 @@ final class HttpRoutesBuilder {
   }
 
   private void knownCluster(String name, String at) {
-    if (!clusters.containsKey(name)) {
-      problems.add(ConfigException.at(at, "unknown cluster '" + name + "' (clusters: " + String.join(", ", clusters.keySet()) + ")"));
-    }
+    RuntimeConfigBuilder.knownCluster(name, at, clusters, problems);
   }
 }

@@ -207,14 +207,9 @@ public final class RuntimeConfigBuilder {
         problems.add(ConfigException.at(fat, config.get().getDescriptorForType().getFullName() + " is not a listener filter"));
       }
     }
-    long timeout = DEFAULT_LISTENER_FILTERS_TIMEOUT_MILLIS;
-    if (l.hasListenerFiltersTimeout()) {
-      Duration d = l.getListenerFiltersTimeout();
-      timeout = d.getSeconds() * 1000 + d.getNanos() / 1_000_000;
-      if (timeout < 0 || (timeout == 0 && d.getNanos() > 0)) {
-        problems.add(ConfigException.at(at + ".listener_filters_timeout", "must be 0 (none) or at least 1ms"));
-      }
-    }
+    long timeout = l.hasListenerFiltersTimeout()
+        ? timeoutMillis(l.getListenerFiltersTimeout(), at + ".listener_filters_timeout", problems)
+        : DEFAULT_LISTENER_FILTERS_TIMEOUT_MILLIS;
     if (l.getFilterChainsCount() == 0 && !l.hasDefaultFilterChain()) {
       problems.add(ConfigException.at(at + ".filter_chains", "a listener needs filter_chains or a default_filter_chain"));
     }
@@ -301,7 +296,20 @@ public final class RuntimeConfigBuilder {
     return route == null ? null : FilterChainConfig.tcp(fc.getName(), route);
   }
 
+  /** A timeout where 0 means none: refused when negative or under a millisecond. */
+  static long timeoutMillis(Duration d, String at, List<String> problems) {
+    long millis = d.getSeconds() * 1000 + d.getNanos() / 1_000_000;
+    if (millis < 0 || (millis == 0 && d.getNanos() > 0)) {
+      problems.add(ConfigException.at(at, "must be 0 (none) or at least 1ms"));
+    }
+    return millis;
+  }
+
   private void knownCluster(String name, String at, Map<String, ClusterConfig> clusters) {
+    knownCluster(name, at, clusters, problems);
+  }
+
+  static void knownCluster(String name, String at, Map<String, ClusterConfig> clusters, List<String> problems) {
     if (!clusters.containsKey(name)) {
       problems.add(ConfigException.at(at, "unknown cluster '" + name + "' (clusters: " + String.join(", ", clusters.keySet()) + ")"));
     }
