@@ -138,6 +138,8 @@ public final class HttpConnectionManager {
       channel.eventLoop().execute(() -> {
         if (alreadyRead != null) {
           pipeline.fireChannelRead(alreadyRead);
+          // Vert.x holds back flushes while a read is in progress; this ends the replayed one
+          pipeline.fireChannelReadComplete();
         }
         if (finAlreadyRead) {
           onEvent(ChannelInputShutdownEvent.INSTANCE);

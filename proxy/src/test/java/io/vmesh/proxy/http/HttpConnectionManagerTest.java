@@ -55,6 +55,7 @@ class HttpConnectionManagerTest {
   private final List<HttpServer> upstreams = new CopyOnWriteArrayList<>();
   private ProxyServer proxy;
   private int front;
+  private int sniffed;
 
   @BeforeAll
   void start() throws Exception {
@@ -63,8 +64,11 @@ class HttpConnectionManagerTest {
     int c = upstream("c");
     int dead = freePort();
     front = freePort();
+    sniffed = freePort();
     String hcm = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
     String router = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router";
+    String inspector = "type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector";
+    String tcp = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
     proxy = new ProxyServer(new ProxyServer.Settings(1, "127.0.0.1", 0), RuntimeConfigBuilder.build(BootstrapLoader.parse("""
         static_resources:
           listeners:
@@ -98,13 +102,26 @@ class HttpConnectionManagerTest {
                       - { match: { prefix: /hdr, headers: [ { name: x-pick, present_match: true } ] }, route: { cluster: b } }
                       - { match: { prefix: /hdr }, route: { cluster: a } }
                       - { match: { prefix: /a }, route: { cluster: a } }
+          - name: sniffed
+            address: { socket_address: { address: 127.0.0.1, port_value: %d } }
+            listener_filters: [ { name: envoy.filters.listener.http_inspector, typed_config: { "@type": %s } } ]
+            filter_chains:
+            - filter_chain_match: { application_protocols: [ http/1.1 ] }
+              filters:
+              - name: envoy.filters.network.http_connection_manager
+                typed_config:
+                  "@type": %s
+                  stat_prefix: sniffed
+                  route_config: { virtual_hosts: [ { name: all, domains: [ "*" ], routes: [ { match: { prefix: / }, route: { cluster: a } } ] } ] }
+            default_filter_chain:
+              filters: [ { name: tcp, typed_config: { "@type": %s, stat_prefix: raw, cluster: b } } ]
           clusters:
           - { name: a, load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %d } } } } ] } ] } }
           - { name: b, load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %d } } } } ] } ] } }
           - { name: c, load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %d } } } } ] } ] } }
           - { name: dead, connect_timeout: 1s, load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %d } } } } ] } ] } }
           - { name: blackhole }
-        """.formatted(front, hcm, router, a, b, c, dead), false), Clock.systemUTC()));
+        """.formatted(front, hcm, router, sniffed, inspector, hcm, tcp, a, b, c, dead), false), Clock.systemUTC()));
     proxy.start();
   }
 
@@ -208,6 +225,23 @@ class HttpConnectionManagerTest {
       assertThat(r.headers().get("connection")).isEqualTo("close");
       assertThat(c.closedByServer()).isTrue();
     }
+  }
+
+  @Test
+  void anHttp2PrefaceIs400UntilHttp2IsServed() throws Exception {
+    try (RawHttp c = new RawHttp(front)) {
+      assertThat(c.send("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").status()).isEqualTo(400);
+      assertThat(c.closedByServer()).isTrue();
+    }
+  }
+
+  @Test
+  void theBytesHttpInspectorReadAreDecodedFirstThenTheConnectionIsKeptAlive() throws Exception {
+    try (RawHttp c = new RawHttp(sniffed)) {
+      assertThat(c.send(RawHttp.request("GET", "any", "/first")).text()).isEqualTo("a /first");
+      assertThat(c.send(RawHttp.request("GET", "any", "/second")).text()).isEqualTo("a /second");
+    }
+    assertThat(seenAt("/second").get(0).headers().get("X-forwarded-for")).containsExactly("127.0.0.1");
   }
 
   @Test
