@@ -65,14 +65,14 @@ import java.util.concurrent.ThreadLocalRandom;
  * Envoy's {@code http_connection_manager} on one accepted downstream connection: Netty's HTTP/1.1 codec
  * is added to the connection's own pipeline, requests are served one at a time (the connection is paused
  * while one is in flight), each routed by {@link RouteTable} and sent to its cluster through a pooled
- * Vert.x {@code HttpClient}, the response body piped back with backpressure. Failures become Envoy's
+ * Vert.x {@code HttpClient}, request and response bodies piped with backpressure. Failures become Envoy's
  * local replies and response flags. Everything runs on the connection's event loop.
  */
 public final class HttpConnectionManager {
 
   /** Envoy's default {@code max_request_headers_kb}: request line and headers together. */
   public static final int MAX_HEADERS_BYTES = 60 * 1024;
-  /** Request bodies are buffered whole (so a retry can resend them), up to Envoy's default buffer limit. */
+  /** Bodies of requests whose route retries are buffered whole (a retry resends them), up to Envoy's default buffer limit. */
   public static final int MAX_BODY_BYTES = 1024 * 1024;
   /** Envoy's default retry back-off base interval. */
   private static final long RETRY_BASE_MILLIS = 25;
@@ -100,6 +100,8 @@ public final class HttpConnectionManager {
   private Instant requestStart;
   private long requestStartNanos;
   private Exchange current;
+  /** The body of the request in flight while it streams upstream (a route without retries); null otherwise. */
+  private RequestBody streaming;
   private boolean inputShutdown;
   private boolean broken;
 
@@ -169,10 +171,15 @@ public final class HttpConnectionManager {
         head = request;
         body = socket.channelHandlerContext().alloc().compositeBuffer(Integer.MAX_VALUE);
         bodyTooLarge = false;
+        startStreaming(request);
       }
       if (msg instanceof HttpContent content && head != null) {
         if (content.decoderResult().isFailure()) {
           badRequest(content.decoderResult().cause());
+          return;
+        }
+        if (streaming != null) {
+          streaming.push(content);
           return;
         }
         if (!bodyTooLarge && body.readableBytes() + content.content().readableBytes() > MAX_BODY_BYTES) {
@@ -226,6 +233,31 @@ public final class HttpConnectionManager {
     log(requestStart, requestStartNanos, "-", "-", null, 0, 0, status, "DPE", Result.BAD_REQUEST);
   }
 
+  /**
+   * A request with a body whose route makes no retries goes upstream at once, its body streamed as it
+   * arrives (nothing needs to be kept for a second attempt); every other request is read whole first.
+   */
+  private void startStreaming(HttpRequest request) {
+    boolean hasBody = HttpUtil.isTransferEncodingChunked(request) || HttpUtil.getContentLength(request, 0L) > 0;
+    if (!hasBody) {
+      return;
+    }
+    Optional<RouteTable.Route> route = hcm.routes().route(request.headers().get(HttpHeaderNames.HOST), request.uri(),
+        name -> header(request, name));
+    if (route.isEmpty() || route.get().action().retry().numRetries() > 0) {
+      return;
+    }
+    releaseBody();
+    streaming = new RequestBody();
+    current = new Exchange(request, null, keepAlive(request), requestStart, requestStartNanos);
+    current.streamedBody = streaming;
+    current.start(route.get());
+  }
+
+  private boolean keepAlive(HttpRequest request) {
+    return !inputShutdown && request.protocolVersion().equals(HttpVersion.HTTP_1_1) && HttpUtil.isKeepAlive(request);
+  }
+
   /** A whole request is in: route it, with the connection paused until its response is written. */
   private void dispatch() {
     HttpRequest request = head;
@@ -233,8 +265,7 @@ public final class HttpConnectionManager {
     byte[] bytes = ByteBufUtil.getBytes(body);
     releaseBody();
     socket.pause();
-    boolean keepAlive = !inputShutdown && request.protocolVersion().equals(HttpVersion.HTTP_1_1) && HttpUtil.isKeepAlive(request);
-    current = new Exchange(request, bytes, keepAlive, requestStart, requestStartNanos);
+    current = new Exchange(request, bytes, keepAlive(request), requestStart, requestStartNanos);
     if (bodyTooLarge) {
       current.localReply(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "Payload Too Large", "-", Result.BAD_REQUEST, true);
       return;
@@ -265,7 +296,9 @@ public final class HttpConnectionManager {
       return;
     }
     current = null;
-    if (close || inputShutdown || !exchange.keepAlive) {
+    // answered before its body was all read (an early reply, a timeout): the rest cannot be told from a next request
+    boolean bodyUnread = exchange.streamedBody != null && !exchange.streamedBody.ended;
+    if (close || bodyUnread || inputShutdown || !exchange.keepAlive) {
       socket.close();
     } else {
       socket.resume();
@@ -309,9 +342,12 @@ public final class HttpConnectionManager {
     HttpClientRequest inFlight;
     long bytesSent;
 
+    RequestBody streamedBody;
+
+    /** @param body the whole request body, or null when it is streamed */
     Exchange(HttpRequest request, byte[] body, boolean keepAlive, Instant start, long startNanos) {
       this.request = request;
-      this.requestBody = Buffer.buffer(body);
+      this.requestBody = body == null ? null : Buffer.buffer(body);
       this.keepAlive = keepAlive;
       this.start = start;
       this.startNanos = startNanos;
@@ -369,8 +405,20 @@ public final class HttpConnectionManager {
         }
         inFlight = upstream;
         clusterStats.requests.increment();
-        Future<HttpClientResponse> response = requestBody.length() == 0 && !request.headers().contains(HttpHeaderNames.CONTENT_LENGTH)
-            && !HttpUtil.isTransferEncodingChunked(request) ? upstream.send() : upstream.send(requestBody);
+        Future<HttpClientResponse> response;
+        if (streamedBody != null) {
+          if (HttpUtil.isContentLengthSet(request)) {
+            upstream.putHeader(HttpHeaderNames.CONTENT_LENGTH, request.headers().get(HttpHeaderNames.CONTENT_LENGTH));
+          } else {
+            upstream.setChunked(true);
+          }
+          response = upstream.send(streamedBody);
+        } else if (requestBody.length() == 0 && !request.headers().contains(HttpHeaderNames.CONTENT_LENGTH)
+            && !HttpUtil.isTransferEncodingChunked(request)) {
+          response = upstream.send();
+        } else {
+          response = upstream.send(requestBody);
+        }
         response.onComplete(ar -> onResponse(ar, sentAt));
       });
     }
@@ -533,7 +581,8 @@ public final class HttpConnectionManager {
         vertx.cancelTimer(timer);
         timer = -1;
       }
-      log(start, startNanos, request.method().name(), request.uri(), clusterName, requestBody.length(), bytesSent, status,
+      long received = streamedBody != null ? streamedBody.bytes : requestBody.length();
+      log(start, startNanos, request.method().name(), request.uri(), clusterName, received, bytesSent, status,
           responseFlags, result);
       requestDone(this, close);
     }
@@ -572,6 +621,98 @@ public final class HttpConnectionManager {
         socket.drainHandler(handler);
         return this;
       }
+    }
+  }
+
+  /**
+   * The body of a streamed request as a Vert.x {@code ReadStream}, fed by the codec's content messages:
+   * pausing it pauses reading from the client (backpressure), and chunks that arrive before the upstream
+   * request reads them wait here.
+   */
+  private final class RequestBody implements io.vertx.core.streams.ReadStream<Buffer> {
+    private final java.util.ArrayDeque<Buffer> pending = new java.util.ArrayDeque<>();
+    private Handler<Buffer> handler;
+    private Handler<Void> endHandler;
+    private long demand = Long.MAX_VALUE;
+    private boolean ended;
+    private boolean endDelivered;
+    long bytes;
+
+    /** One content message from the codec; its last one ends the body and pauses the connection until the response is done. */
+    void push(HttpContent content) {
+      if (content.content().isReadable()) {
+        Buffer chunk = Buffer.buffer(ByteBufUtil.getBytes(content.content()));
+        bytes += chunk.length();
+        pending.add(chunk);
+      }
+      if (content instanceof LastHttpContent) {
+        ended = true;
+        head = null;
+        streaming = null;
+        if (current != null) {
+          socket.pause();
+        }
+      }
+      deliver();
+    }
+
+    private void deliver() {
+      while (demand > 0 && handler != null && !pending.isEmpty()) {
+        if (demand != Long.MAX_VALUE) {
+          demand--;
+        }
+        handler.handle(pending.poll());
+      }
+      if (ended && pending.isEmpty() && !endDelivered && endHandler != null) {
+        endDelivered = true;
+        endHandler.handle(null);
+      }
+      if (!ended) {
+        // read from the client only while the upstream wants more
+        if (demand > 0 && handler != null) {
+          socket.resume();
+        } else {
+          socket.pause();
+        }
+      }
+    }
+
+    @Override
+    public RequestBody exceptionHandler(Handler<Throwable> h) {
+      return this;
+    }
+
+    @Override
+    public RequestBody handler(Handler<Buffer> h) {
+      handler = h;
+      deliver();
+      return this;
+    }
+
+    @Override
+    public RequestBody pause() {
+      demand = 0;
+      deliver();
+      return this;
+    }
+
+    @Override
+    public RequestBody resume() {
+      return fetch(Long.MAX_VALUE);
+    }
+
+    @Override
+    public RequestBody fetch(long amount) {
+      demand = amount == Long.MAX_VALUE || demand > Long.MAX_VALUE - amount ? Long.MAX_VALUE : demand + amount;
+      deliver();
+      return this;
+    }
+
+    @Override
+    public RequestBody endHandler(Handler<Void> h) {
+      endHandler = h;
+      deliver();
+      return this;
     }
   }
 }

@@ -275,6 +275,33 @@ class HttpConnectionManagerTest {
     assertThat(stat("cluster.b.upstream_cx_total") - connectionsBefore).isLessThanOrEqualTo(1);
   }
 
+  @Test
+  void bodiesOverTheBufferStreamWhereNoRetryNeedsThemAndAreRefusedWhereOneMight() throws Exception {
+    byte[] data = new byte[5 * 1024 * 1024];
+    new Random(11).nextBytes(data);
+    try (RawHttp c = new RawHttp(front)) {
+      java.io.ByteArrayOutputStream chunked = new java.io.ByteArrayOutputStream();
+      chunked.write("POST /b/3 HTTP/1.1\r\nHost: other\r\nTransfer-Encoding: chunked\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+      for (int off = 0; off < data.length; off += 100_000) {
+        int n = Math.min(100_000, data.length - off);
+        chunked.write((Integer.toHexString(n) + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
+        chunked.write(data, off, n);
+        chunked.write("\r\n".getBytes(StandardCharsets.ISO_8859_1));
+      }
+      chunked.write("0\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+      assertThat(c.send(chunked.toByteArray()).text()).isEqualTo("b /b/3 " + sha256(data));
+      assertThat(c.send(RawHttp.request("GET", "other", "/b/4")).text()).isEqualTo("b /b/4");
+    }
+    try (RawHttp c = new RawHttp(front)) {
+      byte[] head = ("POST /flaky HTTP/1.1\r\nHost: other\r\nContent-Length: " + data.length + "\r\n\r\n")
+          .getBytes(StandardCharsets.ISO_8859_1);
+      byte[] request = new byte[head.length + data.length];
+      System.arraycopy(head, 0, request, 0, head.length);
+      System.arraycopy(data, 0, request, head.length, data.length);
+      assertThat(c.send(request).status()).isEqualTo(413);
+    }
+  }
+
   private List<Seen> seenAt(String path) {
     return seen.stream().filter(s -> s.path().equals(path)).toList();
   }
