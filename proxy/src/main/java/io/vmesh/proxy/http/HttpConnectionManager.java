@@ -266,17 +266,15 @@ public final class HttpConnectionManager {
     releaseBody();
     socket.pause();
     current = new Exchange(request, bytes, keepAlive(request), requestStart, requestStartNanos);
-    if (bodyTooLarge) {
-      current.localReply(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "Payload Too Large", "-", Result.BAD_REQUEST, true);
-      return;
-    }
     String host = request.headers().get(HttpHeaderNames.HOST);
     Optional<RouteTable.Route> route = hcm.routes().route(host, request.uri(), name -> header(request, name));
     if (route.isEmpty()) {
       current.localReply(HttpResponseStatus.NOT_FOUND, "", "NR", Result.NO_ROUTE, false);
-      return;
+    } else if (bodyTooLarge) {
+      current.localReply(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "Payload Too Large", "-", Result.BAD_REQUEST, true);
+    } else {
+      current.start(route.get());
     }
-    current.start(route.get());
   }
 
   private static String header(HttpRequest request, String name) {

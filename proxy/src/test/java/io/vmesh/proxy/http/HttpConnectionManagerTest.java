@@ -300,6 +300,12 @@ class HttpConnectionManagerTest {
       System.arraycopy(data, 0, request, head.length, data.length);
       assertThat(c.send(request).status()).isEqualTo(413);
     }
+    try (RawHttp c = new RawHttp(front)) {
+      byte[] head = ("POST /nowhere HTTP/1.1\r\nHost: other\r\nContent-Length: " + data.length + "\r\n\r\n")
+          .getBytes(StandardCharsets.ISO_8859_1);
+      c.send(head, data);
+      assertThat(c.read().status()).as("no route comes before the body's size").isEqualTo(404);
+    }
   }
 
   private List<Seen> seenAt(String path) {

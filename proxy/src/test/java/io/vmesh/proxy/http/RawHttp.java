@@ -53,6 +53,13 @@ final class RawHttp implements AutoCloseable {
     return read();
   }
 
+  /** Sends a request in two writes without reading (the answer may come before the second). */
+  void send(byte[] head, byte[] body) throws IOException {
+    socket.getOutputStream().write(head);
+    socket.getOutputStream().write(body);
+    socket.getOutputStream().flush();
+  }
+
   Response read() throws IOException {
     String statusLine = line();
     int status = Integer.parseInt(statusLine.split(" ")[1]);
