@@ -23,12 +23,30 @@ public final class AccessLog {
     /** the cluster has no endpoint, a black hole such as BlackHoleCluster (Envoy's UH) */
     NO_HEALTHY_UPSTREAM,
     /** the listener filters did not finish within listener_filters_timeout */
-    LISTENER_FILTER_TIMEOUT
+    LISTENER_FILTER_TIMEOUT,
+    /** HTTP: no virtual host or route matched (Envoy's NR) */
+    NO_ROUTE,
+    /** HTTP: the route timeout passed before the response was complete (Envoy's UT) */
+    UPSTREAM_TIMEOUT,
+    /** HTTP: the upstream connection closed or reset before the response headers (Envoy's UC) */
+    UPSTREAM_RESET,
+    /** HTTP: the request could not be parsed or its headers were too large (Envoy's DPE) */
+    BAD_REQUEST
+  }
+
+  /** What an HTTP request adds to its line; {@code responseFlags} as Envoy's {@code %RESPONSE_FLAGS%}, "-" for none. */
+  public record Http(String method, String path, int status, String responseFlags) {
   }
 
   /** What is known of one connection when it ends. */
   public record Entry(Instant start, String listener, InetSocketAddress downstream, InetSocketAddress originalDst,
-                      String cluster, long bytesReceived, long bytesSent, long durationMillis, Result result) {
+                      String cluster, long bytesReceived, long bytesSent, long durationMillis, Result result, Http http) {
+
+    /** A connection's line (tcp_proxy, or a connection refused before any request). */
+    public Entry(Instant start, String listener, InetSocketAddress downstream, InetSocketAddress originalDst,
+                 String cluster, long bytesReceived, long bytesSent, long durationMillis, Result result) {
+      this(start, listener, downstream, originalDst, cluster, bytesReceived, bytesSent, durationMillis, result, null);
+    }
   }
 
   public void log(Entry entry) {
@@ -44,7 +62,9 @@ public final class AccessLog {
         + " bytes_received=" + e.bytesReceived()
         + " bytes_sent=" + e.bytesSent()
         + " duration_ms=" + e.durationMillis()
-        + " result=" + e.result();
+        + " result=" + e.result()
+        + (e.http() == null ? "" : " method=" + e.http().method() + " path=" + e.http().path()
+            + " status=" + e.http().status() + " response_flags=" + e.http().responseFlags());
   }
 
   private static String address(InetSocketAddress a) {

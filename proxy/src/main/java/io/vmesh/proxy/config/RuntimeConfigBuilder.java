@@ -18,10 +18,12 @@ import io.envoyproxy.envoy.config.listener.v3.ListenerFilter;
 import io.envoyproxy.envoy.extensions.filters.listener.http_inspector.v3.HttpInspector;
 import io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst;
 import io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.netty.util.NetUtil;
 import io.vmesh.proxy.cluster.ClusterConfig;
 import io.vmesh.proxy.filter.TcpProxyRoute;
+import io.vmesh.proxy.http.HttpConnectionManagerConfig;
 import io.vmesh.proxy.listener.FilterChainConfig;
 import io.vmesh.proxy.listener.FilterChainMatcher;
 import io.vmesh.proxy.listener.ListenerConfig;
@@ -205,14 +207,9 @@ public final class RuntimeConfigBuilder {
         problems.add(ConfigException.at(fat, config.get().getDescriptorForType().getFullName() + " is not a listener filter"));
       }
     }
-    long timeout = DEFAULT_LISTENER_FILTERS_TIMEOUT_MILLIS;
-    if (l.hasListenerFiltersTimeout()) {
-      Duration d = l.getListenerFiltersTimeout();
-      timeout = d.getSeconds() * 1000 + d.getNanos() / 1_000_000;
-      if (timeout < 0 || (timeout == 0 && d.getNanos() > 0)) {
-        problems.add(ConfigException.at(at + ".listener_filters_timeout", "must be 0 (none) or at least 1ms"));
-      }
-    }
+    long timeout = l.hasListenerFiltersTimeout()
+        ? timeoutMillis(l.getListenerFiltersTimeout(), at + ".listener_filters_timeout", problems)
+        : DEFAULT_LISTENER_FILTERS_TIMEOUT_MILLIS;
     if (l.getFilterChainsCount() == 0 && !l.hasDefaultFilterChain()) {
       problems.add(ConfigException.at(at + ".filter_chains", "a listener needs filter_chains or a default_filter_chain"));
     }
@@ -247,8 +244,8 @@ public final class RuntimeConfigBuilder {
 
   private FilterChainConfig chain(FilterChain fc, String at, Map<String, ClusterConfig> clusters) {
     if (fc.getFiltersCount() != 1) {
-      problems.add(ConfigException.at(at + ".filters", "exactly one network filter, a tcp_proxy, is supported; got "
-          + fc.getFiltersCount()));
+      problems.add(ConfigException.at(at + ".filters", "exactly one network filter, tcp_proxy or http_connection_manager, "
+          + "is supported; got " + fc.getFiltersCount()));
       return null;
     }
     Filter filter = fc.getFilters(0);
@@ -256,6 +253,10 @@ public final class RuntimeConfigBuilder {
     Optional<Message> config = unpack(filter.hasTypedConfig() ? filter.getTypedConfig() : null, fat);
     if (config.isEmpty()) {
       return null;
+    }
+    if (config.get() instanceof HttpConnectionManager hcm) {
+      HttpConnectionManagerConfig http = new HttpRoutesBuilder(problems, clusters).build(hcm, fat);
+      return http == null ? null : FilterChainConfig.http(fc.getName(), http);
     }
     if (!(config.get() instanceof TcpProxy tcp)) {
       problems.add(ConfigException.at(fat, config.get().getDescriptorForType().getFullName() + " is not a network filter"));
@@ -292,10 +293,23 @@ public final class RuntimeConfigBuilder {
       }
       default -> problems.add(ConfigException.at(fat, "a tcp_proxy needs cluster or weighted_clusters"));
     }
-    return route == null ? null : new FilterChainConfig(fc.getName(), route);
+    return route == null ? null : FilterChainConfig.tcp(fc.getName(), route);
+  }
+
+  /** A timeout where 0 means none: refused when negative or under a millisecond. */
+  static long timeoutMillis(Duration d, String at, List<String> problems) {
+    long millis = d.getSeconds() * 1000 + d.getNanos() / 1_000_000;
+    if (millis < 0 || (millis == 0 && d.getNanos() > 0)) {
+      problems.add(ConfigException.at(at, "must be 0 (none) or at least 1ms"));
+    }
+    return millis;
   }
 
   private void knownCluster(String name, String at, Map<String, ClusterConfig> clusters) {
+    knownCluster(name, at, clusters, problems);
+  }
+
+  static void knownCluster(String name, String at, Map<String, ClusterConfig> clusters, List<String> problems) {
     if (!clusters.containsKey(name)) {
       problems.add(ConfigException.at(at, "unknown cluster '" + name + "' (clusters: " + String.join(", ", clusters.keySet()) + ")"));
     }

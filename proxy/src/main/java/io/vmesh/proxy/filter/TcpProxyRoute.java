@@ -1,43 +1,40 @@
 package io.vmesh.proxy.filter;
 
+import io.vmesh.proxy.cluster.WeightedClusters;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * A {@code tcp_proxy} filter's choice of upstream: one cluster, or weighted clusters picked at random in
  * proportion to their weights for each new connection.
  */
-public record TcpProxyRoute(String statPrefix, List<String> clusters, List<Integer> weights) {
+public record TcpProxyRoute(String statPrefix, WeightedClusters upstream) {
 
-  public TcpProxyRoute {
-    clusters = List.copyOf(clusters);
-    weights = List.copyOf(weights);
-    if (clusters.isEmpty() || clusters.size() != weights.size()) {
-      throw new IllegalArgumentException("one weight per cluster, at least one cluster");
-    }
+  public TcpProxyRoute(String statPrefix, List<String> clusters, List<Integer> weights) {
+    this(statPrefix, new WeightedClusters(clusters, weights));
   }
 
   public static TcpProxyRoute single(String statPrefix, String cluster) {
-    return new TcpProxyRoute(statPrefix, List.of(cluster), List.of(1));
+    return new TcpProxyRoute(statPrefix, WeightedClusters.single(cluster));
+  }
+
+  public List<String> clusters() {
+    return upstream.clusters();
+  }
+
+  public List<Integer> weights() {
+    return upstream.weights();
   }
 
   public long totalWeight() {
-    return weights.stream().mapToLong(Integer::longValue).sum();
+    return upstream.totalWeight();
   }
 
   public String pickCluster() {
-    return clusters.size() == 1 ? clusters.get(0) : clusterAt(ThreadLocalRandom.current().nextLong(totalWeight()));
+    return upstream.pick();
   }
 
   /** The cluster that owns {@code roll}, a number in {@code [0, totalWeight())}. */
   public String clusterAt(long roll) {
-    long upTo = 0;
-    for (int i = 0; i < clusters.size(); i++) {
-      upTo += weights.get(i);
-      if (roll < upTo) {
-        return clusters.get(i);
-      }
-    }
-    throw new IllegalArgumentException("roll " + roll + " is not below the total weight " + totalWeight());
+    return upstream.clusterAt(roll);
   }
 }

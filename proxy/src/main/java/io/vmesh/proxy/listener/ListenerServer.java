@@ -18,6 +18,8 @@ import io.vmesh.proxy.cluster.ClusterConfig;
 import io.vmesh.proxy.cluster.UpstreamConnector;
 import io.vmesh.proxy.config.RuntimeConfig;
 import io.vmesh.proxy.filter.TcpRelay;
+import io.vmesh.proxy.http.HttpConnectionManager;
+import io.vmesh.proxy.http.UpstreamHttpClients;
 import io.vmesh.proxy.stats.ProxyStats;
 import io.vmesh.proxy.stats.ProxyStats.ClusterStats;
 import io.vmesh.proxy.stats.ProxyStats.ListenerStats;
@@ -43,6 +45,7 @@ public final class ListenerServer extends VerticleBase {
   private final Clock clock;
   private final List<NetServer> servers = new ArrayList<>();
   private UpstreamConnector upstreams;
+  private UpstreamHttpClients httpUpstreams;
 
   public ListenerServer(Supplier<RuntimeConfig> configs, ProxyStats stats, AccessLog accessLog, Clock clock) {
     this.configs = configs;
@@ -54,6 +57,7 @@ public final class ListenerServer extends VerticleBase {
   @Override
   public Future<?> start() {
     upstreams = new UpstreamConnector(vertx);
+    httpUpstreams = new UpstreamHttpClients(vertx);
     List<Future<NetServer>> listening = new ArrayList<>();
     for (ListenerConfig listener : configs.get().boundListeners()) {
       String name = listener.name();
@@ -73,7 +77,7 @@ public final class ListenerServer extends VerticleBase {
   public Future<?> stop() {
     List<Future<Void>> closing = new ArrayList<>();
     servers.forEach(s -> closing.add(s.close()));
-    return Future.all(closing).eventually(() -> upstreams.close());
+    return Future.all(closing).eventually(() -> Future.all(upstreams.close(), httpUpstreams.close()));
   }
 
   private void accept(String listenerName, NetSocket socket) {
@@ -129,6 +133,13 @@ public final class ListenerServer extends VerticleBase {
       c.refuse(alreadyRead, null, Result.NO_FILTER_CHAIN);
       return;
     }
+    if (chain.get().http() != null) {
+      Runnable finished = active(c);
+      HttpConnectionManager.Downstream d = new HttpConnectionManager.Downstream(c.handling.name(), c.peer, c.destination, c.config);
+      new HttpConnectionManager(vertx, c.downstream, chain.get().http(), d, httpUpstreams, stats, accessLog, clock)
+          .start(alreadyRead, finAlreadyRead).onComplete(v -> finished.run());
+      return;
+    }
     String clusterName = chain.get().tcpProxy().pickCluster();
     ClusterConfig cluster = c.config.clusters().get(clusterName);
     ClusterStats clusterStats = stats.cluster(clusterName);
@@ -155,16 +166,7 @@ public final class ListenerServer extends VerticleBase {
 
   private void serve(Accepted c, InetSocketAddress upstream, ClusterConfig cluster, ClusterStats clusterStats,
                      ByteBuf alreadyRead, boolean finAlreadyRead) {
-    c.acceptingStats.active.incrementAndGet();
-    if (c.handlingStats != c.acceptingStats) {
-      c.handlingStats.active.incrementAndGet();
-    }
-    Runnable finished = () -> {
-      c.acceptingStats.active.decrementAndGet();
-      if (c.handlingStats != c.acceptingStats) {
-        c.handlingStats.active.decrementAndGet();
-      }
-    };
+    Runnable finished = active(c);
     TcpRelay relay = new TcpRelay(c.downstream, clusterStats.bytesSent::increment, clusterStats.bytesReceived::increment,
         alreadyRead, finAlreadyRead);
     upstreams.connect(cluster, upstream).onComplete(ar -> {
@@ -181,6 +183,20 @@ public final class ListenerServer extends VerticleBase {
         c.log(cluster.name(), relay.bytesReceived(), relay.bytesSent(), Result.OK);
       });
     });
+  }
+
+  /** Counts the connection as active on its listeners; the result uncounts it. */
+  private static Runnable active(Accepted c) {
+    c.acceptingStats.active.incrementAndGet();
+    if (c.handlingStats != c.acceptingStats) {
+      c.handlingStats.active.incrementAndGet();
+    }
+    return () -> {
+      c.acceptingStats.active.decrementAndGet();
+      if (c.handlingStats != c.acceptingStats) {
+        c.handlingStats.active.decrementAndGet();
+      }
+    };
   }
 
   /** One accepted connection, until its chain is chosen. */

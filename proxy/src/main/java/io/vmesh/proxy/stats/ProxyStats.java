@@ -41,6 +41,13 @@ public final class ProxyStats {
     public final Counter noneHealthy;
     public final Counter bytesSent;
     public final Counter bytesReceived;
+    public final Counter requests;
+    public final Counter requests2xx;
+    public final Counter requests3xx;
+    public final Counter requests4xx;
+    public final Counter requests5xx;
+    public final Counter retries;
+    public final Counter timeouts;
 
     ClusterStats(MeterRegistry registry, String name) {
       String p = "cluster." + name + ".";
@@ -49,6 +56,24 @@ public final class ProxyStats {
       noneHealthy = registry.counter(p + "upstream_cx_none_healthy");
       bytesSent = registry.counter(p + "upstream_cx_tx_bytes_total");
       bytesReceived = registry.counter(p + "upstream_cx_rx_bytes_total");
+      requests = registry.counter(p + "upstream_rq_total");
+      requests2xx = registry.counter(p + "upstream_rq_2xx");
+      requests3xx = registry.counter(p + "upstream_rq_3xx");
+      requests4xx = registry.counter(p + "upstream_rq_4xx");
+      requests5xx = registry.counter(p + "upstream_rq_5xx");
+      retries = registry.counter(p + "upstream_rq_retry");
+      timeouts = registry.counter(p + "upstream_rq_timeout");
+    }
+
+    /** Counts one upstream response by its status class. */
+    public void response(int status) {
+      switch (status / 100) {
+        case 2 -> requests2xx.increment();
+        case 3 -> requests3xx.increment();
+        case 4 -> requests4xx.increment();
+        case 5 -> requests5xx.increment();
+        default -> { }
+      }
     }
   }
 

@@ -85,22 +85,22 @@ class BootstrapLoaderTest {
 
   @Test
   void aTypedConfigOfAnUnsupportedTypeIsNamed() throws Exception {
-    Path file = write("hcm.yaml", """
+    Path file = write("limit.yaml", """
         static_resources:
           listeners:
           - name: l
             filter_chains:
             - filters:
-              - name: envoy.filters.network.http_connection_manager
+              - name: envoy.filters.network.connection_limit
                 typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: http
+                  "@type": type.googleapis.com/envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit
+                  stat_prefix: limit
         """);
 
     assertThatThrownBy(() -> BootstrapLoader.load(file))
         .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactly(
             "static_resources.listeners[0].filter_chains[0].filters[0].typed_config: typed_config type "
-                + "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager "
+                + "type.googleapis.com/envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit "
                 + "is not supported by vmesh-proxy"));
   }
 

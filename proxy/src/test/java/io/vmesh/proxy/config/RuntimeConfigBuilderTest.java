@@ -142,7 +142,7 @@ class RuntimeConfigBuilderTest {
             "static_resources.clusters[3].name: duplicate cluster name 'echo'",
             "static_resources.listeners[0].use_original_dst: a listener that hands connections off must bind its port",
             "static_resources.listeners[0].filter_chains: a listener needs filter_chains or a default_filter_chain",
-            "static_resources.listeners[1].filter_chains[0].filters: exactly one network filter, a tcp_proxy, is supported; got 2"));
+            "static_resources.listeners[1].filter_chains[0].filters: exactly one network filter, tcp_proxy or http_connection_manager, is supported; got 2"));
   }
 
   @Test

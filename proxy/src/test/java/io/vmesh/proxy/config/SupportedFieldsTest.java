@@ -11,7 +11,11 @@ import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,7 +53,7 @@ class SupportedFieldsTest {
     Listener listener = Listener.newBuilder().setName("l")
         .addFilterChains(FilterChain.newBuilder()
             .setFilterChainMatch(FilterChainMatch.newBuilder().setAddressSuffix("::1"))
-            .addFilters(Filter.newBuilder().setName("hcm").setTypedConfig(Any.pack(HttpConnectionManager.getDefaultInstance()))))
+            .addFilters(Filter.newBuilder().setName("limit").setTypedConfig(Any.pack(ConnectionLimit.getDefaultInstance()))))
         .build();
 
     assertThatThrownBy(() -> SupportedFields.check(listener, "listener 'l'"))
@@ -59,11 +63,30 @@ class SupportedFieldsTest {
                 + "transport_protocol, application_protocols, direct_source_prefix_ranges, source_type, "
                 + "source_prefix_ranges, source_ports; see docs/proxy-config.md)",
             "listener 'l'.filter_chains[0].filters[0].typed_config: typed_config type type.googleapis.com/"
-                + "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager is not supported by "
+                + "envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit is not supported by "
                 + "vmesh-proxy (supported: type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy, "
+                + "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager, "
+                + "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router, "
                 + "type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst, "
                 + "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector, "
                 + "type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector)"));
+  }
+
+  @Test
+  void anRdsReferenceIsRefusedWithTheReasonAndUnsupportedRouteFieldsByPath() {
+    HttpConnectionManager rds = HttpConnectionManager.newBuilder().setStatPrefix("in")
+        .setRds(Rds.newBuilder().setRouteConfigName("9080")).build();
+    assertThatThrownBy(() -> SupportedFields.check(rds, "hcm"))
+        .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactly(
+            "hcm.rds: routes by RDS need an xDS server, which vmesh-proxy does not connect to yet; give the routes "
+                + "inline in route_config"));
+    HttpConnectionManager inline = HttpConnectionManager.newBuilder().setStatPrefix("in")
+        .setRouteConfig(RouteConfiguration.newBuilder().addVirtualHosts(VirtualHost.newBuilder().setName("v")
+            .addDomains("*").setRequireTls(VirtualHost.TlsRequirementType.ALL))).build();
+    assertThatThrownBy(() -> SupportedFields.check(inline, "hcm"))
+        .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactly(
+            "hcm.route_config.virtual_hosts[0].require_tls: field not supported by vmesh-proxy "
+                + "(envoy.config.route.v3.VirtualHost supports name, domains, routes; see docs/proxy-config.md)"));
   }
 
   @Test

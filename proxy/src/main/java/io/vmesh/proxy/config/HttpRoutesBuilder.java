@@ -1,0 +1,208 @@
+package io.vmesh.proxy.config;
+
+import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.vmesh.proxy.cluster.ClusterConfig;
+import io.vmesh.proxy.cluster.WeightedClusters;
+import io.vmesh.proxy.http.HttpConnectionManagerConfig;
+import io.vmesh.proxy.http.RouteTable;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.PatternSyntaxException;
+
+/** Builds an {@code http_connection_manager}'s inline routes, adding each problem, with its field path, to a shared list. */
+final class HttpRoutesBuilder {
+
+  /** Envoy's default route timeout. */
+  static final long DEFAULT_ROUTE_TIMEOUT_MILLIS = 15_000;
+
+  private final List<String> problems;
+  private final Map<String, ClusterConfig> clusters;
+
+  HttpRoutesBuilder(List<String> problems, Map<String, ClusterConfig> clusters) {
+    this.problems = problems;
+    this.clusters = clusters;
+  }
+
+  /** The filter's runtime form, or null when anything in it is wrong (the problems are added). */
+  HttpConnectionManagerConfig build(HttpConnectionManager hcm, String at) {
+    int before = problems.size();
+    if (hcm.getStatPrefix().isEmpty()) {
+      problems.add(ConfigException.at(at + ".stat_prefix", "is required"));
+    }
+    if (hcm.getCodecType() != HttpConnectionManager.CodecType.AUTO && hcm.getCodecType() != HttpConnectionManager.CodecType.HTTP1) {
+      problems.add(ConfigException.at(at + ".codec_type", hcm.getCodecType() + " is not supported (AUTO, HTTP1: HTTP/1.1 only)"));
+    }
+    for (int i = 0; i < hcm.getHttpFiltersCount(); i++) {
+      HttpFilter f = hcm.getHttpFilters(i);
+      String fat = at + ".http_filters[" + i + "]";
+      if (!f.hasTypedConfig()) {
+        problems.add(ConfigException.at(fat + ".typed_config", "is required"));
+      } else if (!f.getTypedConfig().getTypeUrl().endsWith("/" + Router.getDescriptor().getFullName())) {
+        problems.add(ConfigException.at(fat + ".typed_config", "only the router filter is supported"));
+      } else if (i != hcm.getHttpFiltersCount() - 1) {
+        problems.add(ConfigException.at(fat, "the router must be the last HTTP filter"));
+      }
+    }
+    if (!hcm.hasRouteConfig()) {
+      problems.add(ConfigException.at(at + ".route_config", "is required (inline routes; RDS needs xDS, not available yet)"));
+      return null;
+    }
+    RouteTable table = routes(hcm.getRouteConfig(), at + ".route_config");
+    return problems.size() == before && table != null ? new HttpConnectionManagerConfig(hcm.getStatPrefix(), table) : null;
+  }
+
+  private RouteTable routes(RouteConfiguration rc, String at) {
+    List<RouteTable.VirtualHost> hosts = new ArrayList<>();
+    for (int v = 0; v < rc.getVirtualHostsCount(); v++) {
+      VirtualHost vh = rc.getVirtualHosts(v);
+      String vat = at + ".virtual_hosts[" + v + "]";
+      if (vh.getName().isEmpty()) {
+        problems.add(ConfigException.at(vat + ".name", "a virtual host needs a name"));
+      }
+      if (vh.getDomainsCount() == 0) {
+        problems.add(ConfigException.at(vat + ".domains", "a virtual host needs at least one domain"));
+      }
+      for (int d = 0; d < vh.getDomainsCount(); d++) {
+        String domain = vh.getDomains(d);
+        if (domain.isEmpty() || (domain.length() > 1 && domain.startsWith("*") && domain.endsWith("*"))
+            || domain.indexOf('*', 1) > 0 && domain.indexOf('*', 1) < domain.length() - 1) {
+          problems.add(ConfigException.at(vat + ".domains[" + d + "]", "'" + domain
+              + "' is not a domain, '*', '*suffix' or 'prefix*'"));
+        }
+      }
+      List<RouteTable.Route> routes = new ArrayList<>();
+      for (int r = 0; r < vh.getRoutesCount(); r++) {
+        RouteTable.Route route = route(vh.getRoutes(r), vat + ".routes[" + r + "]");
+        if (route != null) {
+          routes.add(route);
+        }
+      }
+      hosts.add(new RouteTable.VirtualHost(vh.getName(), vh.getDomainsList(), routes));
+    }
+    try {
+      return new RouteTable(rc.getName(), hosts);
+    } catch (IllegalArgumentException e) {
+      problems.add(ConfigException.at(at + ".virtual_hosts", e.getMessage()));
+      return null;
+    }
+  }
+
+  private RouteTable.Route route(Route r, String at) {
+    int before = problems.size();
+    RouteMatch m = r.getMatch();
+    String mat = at + ".match";
+    RouteTable.PathMatch path = switch (m.getPathSpecifierCase()) {
+      case PREFIX -> RouteTable.PathMatch.prefix(m.getPrefix());
+      case PATH -> RouteTable.PathMatch.path(m.getPath());
+      case SAFE_REGEX -> {
+        try {
+          yield RouteTable.PathMatch.regex(m.getSafeRegex().getRegex());
+        } catch (PatternSyntaxException e) {
+          problems.add(ConfigException.at(mat + ".safe_regex.regex", "not a valid regular expression: " + e.getDescription()));
+          yield null;
+        }
+      }
+      default -> {
+        problems.add(ConfigException.at(mat, "needs prefix, path or safe_regex"));
+        yield null;
+      }
+    };
+    List<RouteTable.HeaderMatch> headers = new ArrayList<>();
+    for (int h = 0; h < m.getHeadersCount(); h++) {
+      HeaderMatcher hm = m.getHeaders(h);
+      String hat = mat + ".headers[" + h + "]";
+      if (hm.getName().isEmpty()) {
+        problems.add(ConfigException.at(hat + ".name", "is required"));
+      }
+      switch (hm.getHeaderMatchSpecifierCase()) {
+        case PRESENT_MATCH -> headers.add(new RouteTable.HeaderMatch(hm.getName(), RouteTable.HeaderMatch.Kind.PRESENT, null,
+            hm.getPresentMatch()));
+        case STRING_MATCH -> {
+          switch (hm.getStringMatch().getMatchPatternCase()) {
+            case EXACT -> headers.add(new RouteTable.HeaderMatch(hm.getName(), RouteTable.HeaderMatch.Kind.EXACT,
+                hm.getStringMatch().getExact(), true));
+            case PREFIX -> headers.add(new RouteTable.HeaderMatch(hm.getName(), RouteTable.HeaderMatch.Kind.PREFIX,
+                hm.getStringMatch().getPrefix(), true));
+            default -> problems.add(ConfigException.at(hat + ".string_match", "needs exact or prefix"));
+          }
+        }
+        default -> problems.add(ConfigException.at(hat, "needs present_match or string_match"));
+      }
+    }
+    if (!r.hasRoute()) {
+      problems.add(ConfigException.at(at + ".route", "is required (the only supported action)"));
+      return null;
+    }
+    RouteTable.RouteAction action = action(r.getRoute(), at + ".route");
+    return problems.size() == before ? new RouteTable.Route(r.getName(), path, headers, action) : null;
+  }
+
+  private RouteTable.RouteAction action(RouteAction a, String at) {
+    WeightedClusters target = null;
+    switch (a.getClusterSpecifierCase()) {
+      case CLUSTER -> {
+        knownCluster(a.getCluster(), at + ".cluster");
+        target = WeightedClusters.single(a.getCluster());
+      }
+      case WEIGHTED_CLUSTERS -> {
+        List<WeightedCluster.ClusterWeight> list = a.getWeightedClusters().getClustersList();
+        List<String> names = new ArrayList<>();
+        List<Integer> weights = new ArrayList<>();
+        if (list.isEmpty()) {
+          problems.add(ConfigException.at(at + ".weighted_clusters.clusters", "needs at least one cluster"));
+        }
+        for (int i = 0; i < list.size(); i++) {
+          String wat = at + ".weighted_clusters.clusters[" + i + "]";
+          knownCluster(list.get(i).getName(), wat + ".name");
+          int weight = list.get(i).getWeight().getValue();
+          if (weight < 1) {
+            problems.add(ConfigException.at(wat + ".weight", "must be at least 1"));
+          }
+          names.add(list.get(i).getName());
+          weights.add(weight);
+        }
+        if (!list.isEmpty()) {
+          target = new WeightedClusters(names, weights);
+        }
+      }
+      default -> problems.add(ConfigException.at(at, "needs cluster or weighted_clusters"));
+    }
+    long timeout = a.hasTimeout() ? RuntimeConfigBuilder.timeoutMillis(a.getTimeout(), at + ".timeout", problems)
+        : DEFAULT_ROUTE_TIMEOUT_MILLIS;
+    RouteTable.RetryPolicy retry = RouteTable.RetryPolicy.NONE;
+    if (a.hasRetryPolicy()) {
+      Set<String> on = new LinkedHashSet<>();
+      for (String c : a.getRetryPolicy().getRetryOn().split(",")) {
+        String condition = c.trim();
+        if (condition.isEmpty()) {
+          continue;
+        }
+        if (!RouteTable.RetryPolicy.SUPPORTED.contains(condition)) {
+          problems.add(ConfigException.at(at + ".retry_policy.retry_on", "'" + condition + "' is not supported (supported: "
+              + String.join(", ", new java.util.TreeSet<>(RouteTable.RetryPolicy.SUPPORTED)) + ")"));
+        }
+        on.add(condition);
+      }
+      // Envoy's default when a retry policy is given without num_retries
+      int n = a.getRetryPolicy().hasNumRetries() ? a.getRetryPolicy().getNumRetries().getValue() : 1;
+      retry = new RouteTable.RetryPolicy(on, n);
+    }
+    return new RouteTable.RouteAction(target, timeout, retry);
+  }
+
+  private void knownCluster(String name, String at) {
+    RuntimeConfigBuilder.knownCluster(name, at, clusters, problems);
+  }
+}

@@ -1,0 +1,98 @@
+package io.vmesh.proxy.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.vmesh.proxy.http.HttpConnectionManagerConfig;
+import io.vmesh.proxy.listener.FilterChainMatcher.Connection;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import org.junit.jupiter.api.Test;
+
+/** An http_connection_manager's inline routes from a bootstrap: what is built, and what is refused by path. */
+class HttpRoutesBuilderTest {
+
+  private static final String HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+
+  private static RuntimeConfig build(String hcmBody) throws Exception {
+    return RuntimeConfigBuilder.build(BootstrapLoader.parse("""
+        static_resources:
+          listeners:
+          - name: http
+            address: { socket_address: { address: 127.0.0.1, port_value: 8080 } }
+            filter_chains:
+            - filters:
+              - name: hcm
+                typed_config:
+                  "@type": %s
+        %s
+          clusters:
+          - { name: a }
+          - { name: b }
+        """.formatted(HCM, hcmBody.indent(10).stripTrailing()), false), Clock.systemUTC());
+  }
+
+  @Test
+  void inlineRoutesAreBuiltWithEnvoysDefaults() throws Exception {
+    RuntimeConfig config = build("""
+        stat_prefix: http
+        route_config:
+          virtual_hosts:
+          - name: v
+            domains: [ "*" ]
+            routes:
+            - { match: { prefix: /r }, route: { cluster: a, retry_policy: { retry_on: "5xx,reset" } } }
+            - { match: { prefix: / }, route: { weighted_clusters: { clusters: [ { name: a, weight: 1 }, { name: b, weight: 2 } ] }, timeout: 0s } }
+        """);
+    HttpConnectionManagerConfig http = config.listeners().get("http")
+        .chainFor(Connection.tcp(new InetSocketAddress("127.0.0.1", 8080), new InetSocketAddress("127.0.0.1", 1)))
+        .orElseThrow().http();
+    var retried = http.routes().route("h", "/r", n -> null).orElseThrow().action();
+    assertThat(retried.timeoutMillis()).isEqualTo(15_000);
+    assertThat(retried.retry().numRetries()).isEqualTo(1);
+    assertThat(retried.retry().onReset()).isTrue();
+    assertThat(retried.retry().onStatus(503)).isTrue();
+    var split = http.routes().route("h", "/x", n -> null).orElseThrow().action();
+    assertThat(split.timeoutMillis()).isZero();
+    assertThat(split.clusters().weights()).containsExactly(1, 2);
+  }
+
+  @Test
+  void everyProblemIsNamedByItsPath() {
+    String at = "static_resources.listeners[0].filter_chains[0].filters[0].typed_config";
+    assertThatThrownBy(() -> build("""
+        codec_type: HTTP2
+        route_config:
+          virtual_hosts:
+          - name: v
+            domains: [ "*", "a.*.com" ]
+            routes:
+            - { match: { safe_regex: { regex: "(" } }, route: { cluster: a } }
+            - { match: { prefix: / }, route: { cluster: nowhere, retry_policy: { retry_on: "5xx,retriable-4xx" } } }
+            - { match: { prefix: /, headers: [ { name: x } ] }, route: { cluster: a } }
+          - { name: w, domains: [ "*" ], routes: [] }
+        """))
+        .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactlyInAnyOrder(
+            at + ".stat_prefix: is required",
+            at + ".codec_type: HTTP2 is not supported (AUTO, HTTP1: HTTP/1.1 only)",
+            at + ".route_config.virtual_hosts[0].domains[1]: 'a.*.com' is not a domain, '*', '*suffix' or 'prefix*'",
+            at + ".route_config.virtual_hosts[0].routes[0].match.safe_regex.regex: not a valid regular expression: "
+                + "Unclosed group",
+            at + ".route_config.virtual_hosts[0].routes[1].route.cluster: unknown cluster 'nowhere' (clusters: a, b)",
+            at + ".route_config.virtual_hosts[0].routes[1].route.retry_policy.retry_on: 'retriable-4xx' is not supported "
+                + "(supported: 5xx, connect-failure, gateway-error, reset)",
+            at + ".route_config.virtual_hosts[0].routes[2].match.headers[0]: needs present_match or string_match",
+            at + ".route_config.virtual_hosts: domain '*' is already in virtual host 'v'"));
+  }
+
+  @Test
+  void routesOnlyByRdsAreRefusedUntilThereIsXds() {
+    assertThatThrownBy(() -> build("""
+        stat_prefix: http
+        rds: { route_config_name: "8080", config_source: { ads: {} } }
+        """))
+        .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactly(
+            "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.rds: routes by RDS need an xDS server, "
+                + "which vmesh-proxy does not connect to yet; give the routes inline in route_config"));
+  }
+}
