@@ -91,6 +91,10 @@ public record WebhookCertificates(String caCertPem, String caKeyPem, String cert
     }
   }
 
+  public ServingCertificate serving() {
+    return new ServingCertificate(certPem, keyPem);
+  }
+
   public X509Certificate caCertificate() {
     return certificate(caCertPem);
   }

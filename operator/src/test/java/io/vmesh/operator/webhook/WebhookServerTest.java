@@ -77,7 +77,7 @@ class WebhookServerTest {
     certs = WebhookCertificates.issue(NAMES, Clock.systemUTC());
     vertx = Vertx.vertx();
     server = new WebhookServer(vertx, new AdmissionHandler(context, decided::add))
-        .start("127.0.0.1", 0, certs).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        .start("127.0.0.1", 0, certs.serving()).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 
   @AfterAll
@@ -201,12 +201,12 @@ class WebhookServerTest {
   void rotatedCertificatesAreServedWithoutARestart() throws Exception {
     WebhookCertificates next = WebhookCertificates.issue(NAMES, Clock.systemUTC());
     try {
-      assertThat(server.updateCertificates(next).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS)).isTrue();
+      assertThat(server.updateCertificates(next.serving()).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS)).isTrue();
       // a fresh client, so no pooled connection still carries the old certificate
       assertThat(post(client(next), "/inject", "{}").statusCode()).isEqualTo(400);
       assertThatThrownBy(() -> post(client(certs), "/inject", "{}")).isInstanceOf(SSLHandshakeException.class);
     } finally {
-      server.updateCertificates(certs).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      server.updateCertificates(certs.serving()).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
   }
 }
