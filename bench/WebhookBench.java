@@ -15,14 +15,11 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
 import java.time.Clock;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 
 /**
  * Injection latency through the HTTPS webhook: one in-process JDK client on a kept-alive connection, sequential
@@ -58,14 +55,7 @@ public class WebhookBench {
     WebhookServer server = new WebhookServer(vertx, new AdmissionHandler(context, d -> { }))
         .start("127.0.0.1", 0, certs.serving()).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
 
-    KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
-    trust.load(null, null);
-    trust.setCertificateEntry("ca", certs.caCertificate());
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    tmf.init(trust);
-    SSLContext ssl = SSLContext.getInstance("TLS");
-    ssl.init(null, tmf.getTrustManagers(), null);
-    HttpClient client = HttpClient.newBuilder().sslContext(ssl).version(HttpClient.Version.HTTP_1_1).build();
+    HttpClient client = HttpClient.newBuilder().sslContext(WebhookCertificates.clientContext(certs.caCertPem())).version(HttpClient.Version.HTTP_1_1).build();
     String body = "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"bench\","
         + "\"kind\":{\"group\":\"\",\"version\":\"v1\",\"kind\":\"Pod\"},\"namespace\":\"shop\",\"operation\":\"CREATE\",\"object\":"
         + Serialization.asJson(pod) + "}}";

@@ -13,7 +13,7 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.vmesh.operator.api.TrafficCapture;
 import io.vmesh.operator.inject.Manifests;
-import java.io.ByteArrayInputStream;
+import io.vmesh.operator.webhook.WebhookCertificates;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -21,15 +21,11 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
-import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
@@ -89,15 +85,7 @@ class WebhookIT {
     Secret secret = client.secrets().inNamespace("vmesh-system").withName("vmesh-webhook-tls").get();
     assertThat(new String(Base64.getDecoder().decode(secret.getData().get("ca.crt")), StandardCharsets.US_ASCII)).isEqualTo(caBundle);
 
-    KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
-    trust.load(null, null);
-    trust.setCertificateEntry("ca", CertificateFactory.getInstance("X.509")
-        .generateCertificate(new ByteArrayInputStream(caBundle.getBytes(StandardCharsets.US_ASCII))));
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    tmf.init(trust);
-    SSLContext ssl = SSLContext.getInstance("TLS");
-    ssl.init(null, tmf.getTrustManagers(), null);
-    HttpClient https = HttpClient.newBuilder().sslContext(ssl).build();
+    HttpClient https = HttpClient.newBuilder().sslContext(WebhookCertificates.clientContext(caBundle)).build();
 
     JsonNode pod = JSON.valueToTree(Manifests.read(podYaml, "pod").get(0));
     String review = "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"it-1\","
