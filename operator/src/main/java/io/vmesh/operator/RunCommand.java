@@ -11,6 +11,7 @@ import io.vertx.core.Vertx;
 import io.vmesh.operator.inject.AdmissionHandler;
 import io.vmesh.operator.inject.InjectionSettings;
 import io.vmesh.operator.webhook.CachedInjectionContext;
+import io.vmesh.operator.webhook.InjectionEvents;
 import io.vmesh.operator.webhook.ServingCertificate;
 import io.vmesh.operator.webhook.WebhookConfiguration;
 import io.vmesh.operator.webhook.WebhookServer;
@@ -137,7 +138,7 @@ public final class RunCommand implements Callable<Integer> {
     operator.register(new TrafficCaptureReconciler(clock, events));
     operator.register(new MeshPolicyReconciler(clock, events, namespace));
 
-    Webhook injection = webhook ? startWebhook(client, clock) : null;
+    Webhook injection = webhook ? startWebhook(client, clock, events) : null;
 
     HealthServer health = new HealthServer(healthAddress, healthPort,
         () -> true,
@@ -162,15 +163,17 @@ public final class RunCommand implements Callable<Integer> {
   }
 
   /** The running webhook and what it needs to stop. */
-  private record Webhook(Vertx vertx, WebhookServer server, CachedInjectionContext context, ScheduledExecutorService renewals) {
+  private record Webhook(Vertx vertx, WebhookServer server, CachedInjectionContext context, ScheduledExecutorService renewals,
+      InjectionEvents decisions) {
     void stop() {
       renewals.shutdownNow();
       server.stop().eventually(() -> vertx.close()).toCompletionStage().toCompletableFuture().join();
       context.close();
+      decisions.close();
     }
   }
 
-  private Webhook startWebhook(KubernetesClient client, Clock clock) throws Exception {
+  private Webhook startWebhook(KubernetesClient client, Clock clock, TransitionEvents events) throws Exception {
     if (!WebhookConfiguration.FAILURE_POLICIES.contains(failurePolicy)) {
       throw new CommandLine.ParameterException(spec.commandLine(), "--webhook-failure-policy must be Fail or Ignore, got " + failurePolicy);
     }
@@ -178,9 +181,8 @@ public final class RunCommand implements Callable<Integer> {
     InjectionSettings settings = InjectionSettings.of(proxyImage, xdsAddress, version.getMajor() + "." + version.getMinor(),
         InjectionSettings.DEFAULT_SYSTEM_NAMESPACES);
     CachedInjectionContext context = new CachedInjectionContext(client, settings);
-    AdmissionHandler handler = new AdmissionHandler(context, d -> LOG.info("pod {}/{}: {} ({}): {}", d.namespace(),
-        d.pod().getMetadata().getName() == null ? d.pod().getMetadata().getGenerateName() : d.pod().getMetadata().getName(),
-        d.decision().outcome(), d.decision().reason(), d.decision().message()));
+    InjectionEvents decisions = new InjectionEvents(events);
+    AdmissionHandler handler = new AdmissionHandler(context, decisions);
     ScheduledExecutorService renewals = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "vmesh-webhook-tls"));
     ServingCertificate first;
     WebhookTls tls = null;
@@ -211,7 +213,7 @@ public final class RunCommand implements Callable<Integer> {
       }
     }, 1, 1, TimeUnit.HOURS);
     LOG.info("injection webhook on https://{}:{}{} (cluster {})", webhookAddress, server.port(), WebhookServer.PATH, settings.clusterVersion());
-    return new Webhook(vertx, server, context, renewals);
+    return new Webhook(vertx, server, context, renewals, decisions);
   }
 
   private String identity() throws java.net.UnknownHostException {

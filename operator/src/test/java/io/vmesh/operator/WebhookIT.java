@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhook;
@@ -22,7 +24,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -33,7 +37,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The operator as a process against the embedded API server: it keeps its certificate in a Secret, writes the
- * MutatingWebhookConfiguration with that CA, and its webhook injects a pod, trusted through that caBundle only.
+ * MutatingWebhookConfiguration with that CA, and its webhook injects a pod, trusted through that caBundle only, and
+ * records the decision as an Event on the pod's ReplicaSet.
  */
 class WebhookIT {
 
@@ -87,7 +92,12 @@ class WebhookIT {
 
     HttpClient https = HttpClient.newBuilder().sslContext(WebhookCertificates.clientContext(caBundle)).build();
 
-    JsonNode pod = JSON.valueToTree(Manifests.read(podYaml, "pod").get(0));
+    ObjectNode pod = JSON.valueToTree(Manifests.read(podYaml, "pod").get(0));
+    // as the ReplicaSet controller creates it: generateName and a controller reference, the Event goes to the ReplicaSet
+    ((ObjectNode) pod.path("metadata")).remove("name");
+    ((ObjectNode) pod.path("metadata")).put("generateName", "web-5d8f7-");
+    ((ObjectNode) pod.path("metadata")).putArray("ownerReferences").addObject().put("apiVersion", "apps/v1").put("kind", "ReplicaSet")
+        .put("name", "web-5d8f7").put("uid", "0b1c").put("controller", true);
     String review = "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"it-1\","
         + "\"kind\":{\"group\":\"\",\"version\":\"v1\",\"kind\":\"Pod\"},\"namespace\":\"shop\",\"operation\":\"CREATE\",\"object\":" + pod + "}}";
     HttpResponse<String> response = https.send(HttpRequest.newBuilder(URI.create("https://localhost:" + port + "/inject"))
@@ -97,5 +107,17 @@ class WebhookIT {
     assertThat(answer.path("allowed").asBoolean()).isTrue();
     String patch = new String(Base64.getDecoder().decode(answer.path("patch").asText()), StandardCharsets.UTF_8);
     assertThat(patch).contains("vmesh-init").contains("vmesh-proxy").contains("\\\"capture\\\":\\\"web\\\"");
+
+    Instant deadline = Instant.now().plusSeconds(20);
+    List<Event> injected = List.of();
+    while (injected.isEmpty() && Instant.now().isBefore(deadline)) {
+      injected = client.v1().events().inNamespace("shop").list().getItems().stream().filter(e -> "Injected".equals(e.getReason())).toList();
+      Thread.sleep(200);
+    }
+    assertThat(injected).singleElement().satisfies(e -> {
+      assertThat(e.getInvolvedObject().getKind()).isEqualTo("ReplicaSet");
+      assertThat(e.getInvolvedObject().getName()).isEqualTo("web-5d8f7");
+      assertThat(e.getMessage()).startsWith("pod web-5d8f7-*: Injected: TrafficCapture web selects the pod");
+    });
   }
 }
