@@ -7,16 +7,30 @@ import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import io.vmesh.operator.capture.TrafficCaptureReconciler;
 import io.vmesh.operator.policy.MeshPolicyReconciler;
 import io.vmesh.operator.status.TransitionEvents;
+import io.vertx.core.Vertx;
+import io.vmesh.operator.inject.AdmissionHandler;
+import io.vmesh.operator.inject.InjectionSettings;
+import io.vmesh.operator.webhook.CachedInjectionContext;
+import io.vmesh.operator.webhook.InjectionEvents;
+import io.vmesh.operator.webhook.ServingCertificate;
+import io.vmesh.operator.webhook.WebhookConfiguration;
+import io.vmesh.operator.webhook.WebhookServer;
+import io.vmesh.operator.webhook.WebhookTls;
 import java.net.InetAddress;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code vmesh-operator run}: the controllers, leader election and the health endpoints. */
+/** {@code vmesh-operator run}: the controllers, leader election, the injection webhook and the health endpoints. */
 @Command(name = "run",
     mixinStandardHelpOptions = true,
     description = {"Run the operator against the cluster of KUBECONFIG (or the in-cluster service account).",
@@ -55,6 +69,50 @@ public final class RunCommand implements Callable<Integer> {
       description = "Port of /healthz and /readyz; 0 picks a free one (default: ${DEFAULT-VALUE}).")
   int healthPort;
 
+  @Option(names = "--webhook", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "Serve the sidecar injection webhook (default: ${DEFAULT-VALUE}).")
+  boolean webhook;
+
+  @Option(names = "--webhook-address", paramLabel = "IP", defaultValue = "0.0.0.0",
+      description = "Address of the HTTPS injection webhook (default: ${DEFAULT-VALUE}).")
+  String webhookAddress;
+
+  @Option(names = "--webhook-port", paramLabel = "PORT", defaultValue = "9443",
+      description = "Port of the HTTPS injection webhook, path /inject; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+  int webhookPort;
+
+  @Option(names = "--webhook-cert-dir", paramLabel = "DIR",
+      description = "A mounted certificate (tls.crt, tls.key from OLM or cert-manager), used as is: the operator then manages "
+          + "neither the certificate Secret nor the webhook configuration.")
+  Path webhookCertDir;
+
+  @Option(names = "--webhook-service", paramLabel = "NAME", defaultValue = "vmesh-operator",
+      description = "The Service in front of the webhook, in --namespace (default: ${DEFAULT-VALUE}).")
+  String webhookService;
+
+  @Option(names = "--webhook-secret", paramLabel = "NAME", defaultValue = "vmesh-webhook-tls",
+      description = "Secret in --namespace keeping the webhook's CA and certificate (default: ${DEFAULT-VALUE}).")
+  String webhookSecret;
+
+  @Option(names = "--webhook-configuration", paramLabel = "NAME", defaultValue = "vmesh-injector",
+      description = "Name of the MutatingWebhookConfiguration the operator keeps (default: ${DEFAULT-VALUE}).")
+  String webhookConfiguration;
+
+  @Option(names = "--webhook-failure-policy", paramLabel = "Fail|Ignore", defaultValue = "Fail",
+      description = "What the API server does when the webhook cannot answer (default: ${DEFAULT-VALUE}).")
+  String failurePolicy;
+
+  @Option(names = "--proxy-image", paramLabel = "IMAGE", defaultValue = InjectionSettings.DEFAULT_IMAGE,
+      description = "Image of vmesh-init and vmesh-proxy when a TrafficCapture names none (default: ${DEFAULT-VALUE}).")
+  String proxyImage;
+
+  @Option(names = "--xds-address", paramLabel = "HOST:PORT", defaultValue = InjectionSettings.DEFAULT_XDS_ADDRESS,
+      description = "The xDS address handed to injected proxies (default: ${DEFAULT-VALUE}).")
+  String xdsAddress;
+
+  @CommandLine.Spec
+  CommandLine.Model.CommandSpec spec;
+
   @Override
   public Integer call() throws Exception {
     Clock clock = Clock.systemUTC();
@@ -80,6 +138,8 @@ public final class RunCommand implements Callable<Integer> {
     operator.register(new TrafficCaptureReconciler(clock, events));
     operator.register(new MeshPolicyReconciler(clock, events, namespace));
 
+    Webhook injection = webhook ? startWebhook(client, clock, events) : null;
+
     HealthServer health = new HealthServer(healthAddress, healthPort,
         () -> true,
         () -> operator.getRuntimeInfo().isStarted() && operator.getRuntimeInfo().allEventSourcesAreHealthy());
@@ -90,6 +150,9 @@ public final class RunCommand implements Callable<Integer> {
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       LOG.info("stopping");
       operator.stop();
+      if (injection != null) {
+        injection.stop();
+      }
       health.stop();
       stopped.countDown();
     }, "vmesh-shutdown"));
@@ -97,6 +160,60 @@ public final class RunCommand implements Callable<Integer> {
     LOG.info("operator started");
     stopped.await();
     return 0;
+  }
+
+  /** The running webhook and what it needs to stop. */
+  private record Webhook(Vertx vertx, WebhookServer server, CachedInjectionContext context, ScheduledExecutorService renewals,
+      InjectionEvents decisions) {
+    void stop() {
+      renewals.shutdownNow();
+      server.stop().eventually(() -> vertx.close()).toCompletionStage().toCompletableFuture().join();
+      context.close();
+      decisions.close();
+    }
+  }
+
+  private Webhook startWebhook(KubernetesClient client, Clock clock, TransitionEvents events) throws Exception {
+    if (!WebhookConfiguration.FAILURE_POLICIES.contains(failurePolicy)) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--webhook-failure-policy must be Fail or Ignore, got " + failurePolicy);
+    }
+    var version = client.getKubernetesVersion();
+    InjectionSettings settings = InjectionSettings.of(proxyImage, xdsAddress, version.getMajor() + "." + version.getMinor(),
+        InjectionSettings.DEFAULT_SYSTEM_NAMESPACES);
+    CachedInjectionContext context = new CachedInjectionContext(client, settings);
+    InjectionEvents decisions = new InjectionEvents(events);
+    AdmissionHandler handler = new AdmissionHandler(context, decisions);
+    ScheduledExecutorService renewals = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "vmesh-webhook-tls"));
+    ServingCertificate first;
+    WebhookTls tls = null;
+    if (webhookCertDir != null) {
+      first = ServingCertificate.read(webhookCertDir);
+      LOG.info("webhook certificate mounted from {}: the webhook configuration is left to its owner", webhookCertDir);
+    } else {
+      tls = new WebhookTls(client, clock, namespace, webhookSecret, webhookService, webhookPort == 0 ? 9443 : webhookPort,
+          webhookConfiguration, failurePolicy);
+      first = tls.reconcile().serving();
+    }
+    Vertx vertx = Vertx.vertx();
+    WebhookServer server = new WebhookServer(vertx, handler).start(webhookAddress, webhookPort, first)
+        .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    WebhookTls keeper = tls;
+    ServingCertificate[] served = {first};
+    renewals.scheduleWithFixedDelay(() -> {
+      try {
+        ServingCertificate next = keeper != null ? keeper.reconcile().serving() : ServingCertificate.read(webhookCertDir);
+        if (!next.equals(served[0])) {
+          server.updateCertificates(next).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+          served[0] = next;
+          LOG.info("webhook now serves the renewed certificate");
+        }
+      } catch (Exception e) {
+        // the current certificate stays valid for weeks: try again at the next round
+        LOG.error("webhook certificate check failed", e);
+      }
+    }, 1, 1, TimeUnit.HOURS);
+    LOG.info("injection webhook on https://{}:{}{} (cluster {})", webhookAddress, server.port(), WebhookServer.PATH, settings.clusterVersion());
+    return new Webhook(vertx, server, context, renewals, decisions);
   }
 
   private String identity() throws java.net.UnknownHostException {

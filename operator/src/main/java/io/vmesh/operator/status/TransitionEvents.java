@@ -38,7 +38,8 @@ public final class TransitionEvents {
     }
   }
 
-  private void emit(HasMetadata resource, String type, String reason, String message) {
+  /** Records one Event on {@code resource}; a failure is logged, never thrown. */
+  public void emit(HasMetadata resource, String type, String reason, String message) {
     String now = Instant.now(clock).truncatedTo(ChronoUnit.SECONDS).toString();
     Event event = new EventBuilder()
         .withNewMetadata()

@@ -1,12 +1,14 @@
 package io.vmesh.operator.webhook;
 
 import java.io.ByteArrayInputStream;
+import java.io.IOException;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
+import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.security.cert.CertificateFactory;
@@ -23,6 +25,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
@@ -88,6 +92,26 @@ public record WebhookCertificates(String caCertPem, String caKeyPem, String cert
       return !covered.containsAll(names) || !names.containsAll(covered);
     } catch (java.security.cert.CertificateParsingException e) {
       return true;
+    }
+  }
+
+  public ServingCertificate serving() {
+    return new ServingCertificate(certPem, keyPem);
+  }
+
+  /** TLS for a client of the webhook that trusts only the CA of a caBundle (PEM): what the API server does. */
+  public static SSLContext clientContext(String caPem) {
+    try {
+      KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
+      trust.load(null, null);
+      trust.setCertificateEntry("vmesh-webhook-ca", certificate(caPem));
+      TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      tmf.init(trust);
+      SSLContext ssl = SSLContext.getInstance("TLS");
+      ssl.init(null, tmf.getTrustManagers(), null);
+      return ssl;
+    } catch (GeneralSecurityException | IOException e) {
+      throw new IllegalStateException("cannot build a TLS context trusting the webhook CA", e);
     }
   }
 
@@ -158,7 +182,7 @@ public record WebhookCertificates(String caCertPem, String caKeyPem, String cert
         b.addExtension(Extension.subjectAlternativeName, false, sans);
       }
       return new JcaX509CertificateConverter().getCertificate(b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(issuerKey)));
-    } catch (GeneralSecurityException | OperatorCreationException | java.io.IOException e) {
+    } catch (GeneralSecurityException | OperatorCreationException | IOException e) {
       throw new IllegalStateException("cannot sign the webhook certificate for " + subject, e);
     }
   }

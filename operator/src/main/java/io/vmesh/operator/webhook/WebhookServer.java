@@ -36,7 +36,7 @@ public final class WebhookServer {
   }
 
   /** Listens on host:port (0 picks a free port) with the given certificate. */
-  public Future<WebhookServer> start(String host, int port, WebhookCertificates certs) {
+  public Future<WebhookServer> start(String host, int port, ServingCertificate certs) {
     HttpServerOptions options = new HttpServerOptions().setHost(host).setPort(port).setSsl(true).setKeyCertOptions(keyCert(certs));
     return vertx.createHttpServer(options).requestHandler(this::handle).listen().map(s -> {
       server = s;
@@ -46,7 +46,7 @@ public final class WebhookServer {
   }
 
   /** Serves new connections with another certificate (rotation); open connections keep theirs. */
-  public Future<Boolean> updateCertificates(WebhookCertificates certs) {
+  public Future<Boolean> updateCertificates(ServingCertificate certs) {
     return server.updateSSLOptions(new ServerSSLOptions().setKeyCertOptions(keyCert(certs)));
   }
 
@@ -91,7 +91,7 @@ public final class WebhookServer {
     req.response().setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8").end(message + "\n");
   }
 
-  private static PemKeyCertOptions keyCert(WebhookCertificates certs) {
+  private static PemKeyCertOptions keyCert(ServingCertificate certs) {
     return new PemKeyCertOptions().addCertValue(Buffer.buffer(certs.certPem())).addKeyValue(Buffer.buffer(certs.keyPem()));
   }
 }

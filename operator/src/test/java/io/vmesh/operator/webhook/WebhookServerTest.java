@@ -24,7 +24,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Base64;
@@ -34,7 +33,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLHandshakeException;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -77,7 +75,7 @@ class WebhookServerTest {
     certs = WebhookCertificates.issue(NAMES, Clock.systemUTC());
     vertx = Vertx.vertx();
     server = new WebhookServer(vertx, new AdmissionHandler(context, decided::add))
-        .start("127.0.0.1", 0, certs).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        .start("127.0.0.1", 0, certs.serving()).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 
   @AfterAll
@@ -86,14 +84,8 @@ class WebhookServerTest {
     vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 
-  static HttpClient client(WebhookCertificates trusted) throws Exception {
-    KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
-    trust.load(null, null);
-    trust.setCertificateEntry("vmesh-ca", trusted.caCertificate());
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    tmf.init(trust);
-    SSLContext ssl = SSLContext.getInstance("TLS");
-    ssl.init(null, tmf.getTrustManagers(), null);
+  static HttpClient client(WebhookCertificates trusted) {
+    SSLContext ssl = WebhookCertificates.clientContext(trusted.caCertPem());
     return HttpClient.newBuilder().sslContext(ssl).connectTimeout(Duration.ofSeconds(5)).build();
   }
 
@@ -201,12 +193,12 @@ class WebhookServerTest {
   void rotatedCertificatesAreServedWithoutARestart() throws Exception {
     WebhookCertificates next = WebhookCertificates.issue(NAMES, Clock.systemUTC());
     try {
-      assertThat(server.updateCertificates(next).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS)).isTrue();
+      assertThat(server.updateCertificates(next.serving()).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS)).isTrue();
       // a fresh client, so no pooled connection still carries the old certificate
       assertThat(post(client(next), "/inject", "{}").statusCode()).isEqualTo(400);
       assertThatThrownBy(() -> post(client(certs), "/inject", "{}")).isInstanceOf(SSLHandshakeException.class);
     } finally {
-      server.updateCertificates(certs).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      server.updateCertificates(certs.serving()).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
   }
 }

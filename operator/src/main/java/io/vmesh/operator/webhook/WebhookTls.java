@@ -1,0 +1,89 @@
+package io.vmesh.operator.webhook;
+
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.time.Clock;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps the webhook's CA and serving certificate in a Secret, renews them before they expire, and keeps the
+ * MutatingWebhookConfiguration (with that CA as caBundle) as {@link WebhookConfiguration} says. Blocking API calls:
+ * run it on a worker thread, never on an event loop.
+ */
+public final class WebhookTls {
+
+  private static final Logger LOG = LoggerFactory.getLogger(WebhookTls.class);
+
+  private final KubernetesClient client;
+  private final Clock clock;
+  private final String namespace;
+  private final String secretName;
+  private final String serviceName;
+  private final int port;
+  private final String configurationName;
+  private final String failurePolicy;
+
+  public WebhookTls(KubernetesClient client, Clock clock, String namespace, String secretName, String serviceName, int port,
+      String configurationName, String failurePolicy) {
+    this.client = client;
+    this.clock = clock;
+    this.namespace = namespace;
+    this.secretName = secretName;
+    this.serviceName = serviceName;
+    this.port = port;
+    this.configurationName = configurationName;
+    this.failurePolicy = failurePolicy;
+  }
+
+  /** The DNS names the API server uses for the Service, and loopback for local clients. */
+  public List<String> names() {
+    return List.of(serviceName + "." + namespace + ".svc", serviceName + "." + namespace + ".svc.cluster.local", "localhost", "127.0.0.1");
+  }
+
+  /** Reads, renews if needed and writes back the certificates, then brings the webhook configuration in line. */
+  public WebhookCertificates reconcile() {
+    Secret secret = client.secrets().inNamespace(namespace).withName(secretName).get();
+    WebhookCertificates current = null;
+    if (secret != null) {
+      try {
+        current = WebhookCertificates.fromSecretData(secret.getData());
+      } catch (IllegalArgumentException e) {
+        LOG.warn("Secret {}/{} does not hold usable certificates ({}); issuing new ones", namespace, secretName, e.getMessage());
+      }
+    }
+    WebhookCertificates next = current == null ? WebhookCertificates.issue(names(), clock) : current.renewIfNeeded(names(), clock);
+    if (next != current) {
+      Secret desired = new SecretBuilder()
+          .withNewMetadata().withName(secretName).withNamespace(namespace).addToLabels("app.kubernetes.io/managed-by", "vmesh-operator")
+          .endMetadata()
+          .withType("Opaque")
+          .withData(next.toSecretData())
+          .build();
+      if (secret == null) {
+        client.secrets().inNamespace(namespace).resource(desired).create();
+      } else {
+        desired.getMetadata().setResourceVersion(secret.getMetadata().getResourceVersion());
+        client.secrets().inNamespace(namespace).resource(desired).update();
+      }
+      LOG.info("webhook certificate {} (valid until {}), kept in Secret {}/{}", current == null ? "issued" : "renewed",
+          next.servingCertificate().getNotAfter().toInstant(), namespace, secretName);
+    }
+    MutatingWebhookConfiguration desired = WebhookConfiguration.desired(configurationName, namespace, serviceName, port, next.caCertPem(),
+        failurePolicy);
+    var configurations = client.admissionRegistration().v1().mutatingWebhookConfigurations();
+    MutatingWebhookConfiguration existing = configurations.withName(configurationName).get();
+    if (existing == null) {
+      configurations.resource(desired).create();
+      LOG.info("created MutatingWebhookConfiguration {}", configurationName);
+    } else if (!desired.getWebhooks().equals(existing.getWebhooks())) {
+      desired.getMetadata().setResourceVersion(existing.getMetadata().getResourceVersion());
+      configurations.resource(desired).update();
+      LOG.info("updated MutatingWebhookConfiguration {} (caBundle or rules)", configurationName);
+    }
+    return next;
+  }
+}
