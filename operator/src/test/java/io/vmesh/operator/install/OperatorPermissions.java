@@ -61,6 +61,12 @@ final class OperatorPermissions {
     add(grants, CLUSTER, "", "events", "create");
     // JOSDK leader election (fabric8 LeaseLock): get, create, then update to renew or take over
     add(grants, operatorNamespace, "coordination.k8s.io", "leases", "get", "create", "update");
+    // CachedInjectionContext: client.namespaces().inform()
+    add(grants, CLUSTER, "", "namespaces", "get", "list", "watch");
+    // WebhookTls: the certificate Secret (get, then create or update) in the operator's namespace
+    add(grants, operatorNamespace, "", "secrets", "get", "create", "update");
+    // WebhookTls: the MutatingWebhookConfiguration (get, then create or update)
+    add(grants, CLUSTER, "admissionregistration.k8s.io", "mutatingwebhookconfigurations", "get", "create", "update");
     return grants;
   }
 
