@@ -6,6 +6,7 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -16,6 +17,14 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "echo-client", mixinStandardHelpOptions = true, description = "Sample app: a TCP echo client.")
 public final class EchoClient implements Callable<Integer> {
+
+  @CommandLine.Spec
+  CommandLine.Model.CommandSpec spec;
+
+  /** What this app prints is its interface: the tests and the demo read it. */
+  private java.io.PrintWriter out() {
+    return spec.commandLine().getOut();
+  }
 
   @Parameters(index = "0", paramLabel = "HOST:PORT", description = "Where to connect.")
   String target;
@@ -40,7 +49,7 @@ public final class EchoClient implements Callable<Integer> {
       }
       s.connect(new InetSocketAddress(host, port), timeoutMillis);
       s.setSoTimeout(timeoutMillis);
-      System.out.println("local " + s.getLocalSocketAddress() + " -> " + target);
+      out().println("local " + s.getLocalSocketAddress() + " -> " + target);
       ByteArrayOutputStream reply = new ByteArrayOutputStream();
       try {
         s.getOutputStream().write(message.getBytes(StandardCharsets.UTF_8));
@@ -48,10 +57,10 @@ public final class EchoClient implements Callable<Integer> {
         s.getInputStream().transferTo(reply);
       } catch (IOException e) {
         // a reset or a refused peer is an answer too: report it, with whatever arrived before it
-        System.out.println("error: " + e.getMessage());
+        out().println("error: " + e.getMessage());
       }
       String text = reply.toString(StandardCharsets.UTF_8);
-      System.out.println("reply: " + text);
+      out().println("reply: " + text);
       return text.equals(message) ? 0 : 1;
     }
   }
