@@ -89,7 +89,10 @@ public final class AdmissionHandler {
       return Answer.badRequest("the AdmissionReview names no namespace (request.namespace)");
     }
     String podNs = ns;
-    Namespace namespace = context.namespace(ns).orElseGet(() -> new NamespaceBuilder().withNewMetadata().withName(podNs).endMetadata().build());
+    // A namespace not in the cache yet was created an instant ago; the API server evaluated the configuration's
+    // namespaceSelector against it, so it counts as enabled rather than silently losing its sidecar.
+    Namespace namespace = context.namespace(ns).orElseGet(() -> new NamespaceBuilder().withNewMetadata().withName(podNs)
+        .addToLabels(InjectionDecision.NAMESPACE_LABEL, InjectionDecision.NAMESPACE_ENABLED).endMetadata().build());
     InjectionSettings settings = context.settings();
     InjectionDecision decision = InjectionDecision.decide(pod, namespace, context.captures(ns), settings);
     if (!request.path("dryRun").asBoolean(false)) {

@@ -35,6 +35,10 @@ public record InjectionDecision(Outcome outcome, String reason, String message, 
   public static final String INJECTED = "Injected";
   public static final String HOST_NETWORK = "HostNetwork";
   public static final String SYSTEM_NAMESPACE = "SystemNamespace";
+  public static final String NAMESPACE_NOT_ENABLED = "NamespaceNotEnabled";
+  /** The namespace opt-in: the webhook configuration selects on it, and the decision checks it too (see below). */
+  public static final String NAMESPACE_LABEL = "vmesh.io/injection";
+  public static final String NAMESPACE_ENABLED = "enabled";
   public static final String OPTED_OUT = "OptedOut";
   public static final String NO_MATCHING_CAPTURE = "NoMatchingCapture";
   public static final String CONFLICTING_CAPTURES = "ConflictingCaptures";
@@ -50,6 +54,13 @@ public record InjectionDecision(Outcome outcome, String reason, String message, 
     }
     if (settings.systemNamespaces().contains(ns)) {
       return skip(SYSTEM_NAMESPACE, "namespace " + ns + " is a system namespace and is never injected");
+    }
+    // The webhook configuration we write selects only labelled namespaces, but under OLM the configuration comes from
+    // the CSV's webhookdefinitions, which cannot carry a namespaceSelector (OLM sets it to the OperatorGroup's targets):
+    // the opt-in must hold whoever wrote the configuration.
+    Map<String, String> nsLabels = namespace.getMetadata().getLabels();
+    if (nsLabels == null || !NAMESPACE_ENABLED.equals(nsLabels.get(NAMESPACE_LABEL))) {
+      return skip(NAMESPACE_NOT_ENABLED, "namespace " + ns + " is not labelled " + NAMESPACE_LABEL + "=" + NAMESPACE_ENABLED);
     }
     if (InjectionStatus.optedOut(pod)) {
       return skip(OPTED_OUT, "the pod carries " + InjectionStatus.INJECT_ANNOTATION + ": \"false\" (label or annotation)");

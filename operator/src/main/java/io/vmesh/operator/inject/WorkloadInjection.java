@@ -52,7 +52,9 @@ public final class WorkloadInjection {
   /** Decides and injects one object; {@code defaultNamespace} stands in for a missing metadata.namespace. */
   public static Result inject(HasMetadata object, List<TrafficCapture> captures, InjectionSettings settings, String defaultNamespace) {
     String ns = object.getMetadata().getNamespace() == null ? defaultNamespace : object.getMetadata().getNamespace();
-    Namespace namespace = new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build();
+    // offline injection is the user's explicit request, like istioctl kube-inject: the namespace counts as enabled
+    Namespace namespace = new NamespaceBuilder().withNewMetadata().withName(ns)
+        .addToLabels(InjectionDecision.NAMESPACE_LABEL, InjectionDecision.NAMESPACE_ENABLED).endMetadata().build();
     List<TrafficCapture> inNamespace = captures.stream()
         .map(c -> c.getMetadata().getNamespace() == null ? withNamespace(c, ns) : c)
         .toList();

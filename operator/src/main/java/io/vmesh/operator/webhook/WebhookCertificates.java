@@ -44,9 +44,17 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
  * The webhook's self-signed CA and serving certificate (EC P-256), as PEM, the way they are kept in a Secret
- * ({@code ca.crt}, {@code ca.key}, {@code tls.crt}, {@code tls.key}). Time comes from an injected Clock.
+ * ({@code ca.crt}, {@code ca.key}, {@code tls.crt}, {@code tls.key}, and {@code ca-previous.crt} after a CA rotation).
+ * Time comes from an injected Clock.
+ *
+ * @param previousCaCertPem the CA this one replaced, or null: it stays in the caBundle until it expires, so a replica
+ *     still serving a certificate of the old CA keeps being trusted while it catches up with the Secret
  */
-public record WebhookCertificates(String caCertPem, String caKeyPem, String certPem, String keyPem) {
+public record WebhookCertificates(String caCertPem, String caKeyPem, String certPem, String keyPem, String previousCaCertPem) {
+
+  public WebhookCertificates(String caCertPem, String caKeyPem, String certPem, String keyPem) {
+    this(caCertPem, caKeyPem, certPem, keyPem, null);
+  }
 
   public static final Duration CA_VALIDITY = Duration.ofDays(365);
   public static final Duration CERT_VALIDITY = Duration.ofDays(90);
@@ -73,9 +81,21 @@ public record WebhookCertificates(String caCertPem, String caKeyPem, String cert
     }
     X509Certificate caCert = certificate(caCertPem);
     if (caCert.getNotAfter().toInstant().isAfter(now.plus(CERT_VALIDITY))) {
-      return serving(caCert, privateKey(caKeyPem), names, now);
+      return serving(caCert, privateKey(caKeyPem), names, now).withPreviousCa(previousCaCertPem);
     }
-    return issue(names, clock);
+    return issue(names, clock).withPreviousCa(caCertPem);
+  }
+
+  private WebhookCertificates withPreviousCa(String pem) {
+    return new WebhookCertificates(caCertPem, caKeyPem, certPem, keyPem, pem);
+  }
+
+  /** What the webhook configuration trusts: this CA, then the previous one while it is still valid at {@code now}. */
+  public String caBundlePem(Instant now) {
+    if (previousCaCertPem == null || certificate(previousCaCertPem).getNotAfter().toInstant().isBefore(now)) {
+      return caCertPem;
+    }
+    return caCertPem.endsWith("\n") ? caCertPem + previousCaCertPem : caCertPem + "\n" + previousCaCertPem;
   }
 
   /** True when the serving certificate expires within {@link #RENEW_BEFORE} or does not cover exactly {@code names}. */
@@ -99,12 +119,15 @@ public record WebhookCertificates(String caCertPem, String caKeyPem, String cert
     return new ServingCertificate(certPem, keyPem);
   }
 
-  /** TLS for a client of the webhook that trusts only the CA of a caBundle (PEM): what the API server does. */
+  /** TLS for a client of the webhook that trusts only the CAs of a caBundle (PEM, one or more): what the API server does. */
   public static SSLContext clientContext(String caPem) {
     try {
       KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
       trust.load(null, null);
-      trust.setCertificateEntry("vmesh-webhook-ca", certificate(caPem));
+      int i = 0;
+      for (var cert : CertificateFactory.getInstance("X.509").generateCertificates(new ByteArrayInputStream(caPem.getBytes(StandardCharsets.US_ASCII)))) {
+        trust.setCertificateEntry("vmesh-webhook-ca-" + i++, cert);
+      }
       TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
       tmf.init(trust);
       SSLContext ssl = SSLContext.getInstance("TLS");
@@ -130,6 +153,9 @@ public record WebhookCertificates(String caCertPem, String caKeyPem, String cert
     data.put("ca.key", b64(caKeyPem));
     data.put("tls.crt", b64(certPem));
     data.put("tls.key", b64(keyPem));
+    if (previousCaCertPem != null) {
+      data.put("ca-previous.crt", b64(previousCaCertPem));
+    }
     return data;
   }
 
@@ -144,7 +170,12 @@ public record WebhookCertificates(String caCertPem, String caKeyPem, String cert
       }
       pems[i] = new String(Base64.getDecoder().decode(value), StandardCharsets.UTF_8);
     }
-    WebhookCertificates certs = new WebhookCertificates(pems[0], pems[1], pems[2], pems[3]);
+    String previous = data.get("ca-previous.crt") == null ? null
+        : new String(Base64.getDecoder().decode(data.get("ca-previous.crt")), StandardCharsets.UTF_8);
+    WebhookCertificates certs = new WebhookCertificates(pems[0], pems[1], pems[2], pems[3], previous);
+    if (previous != null) {
+      certificate(previous);
+    }
     certs.caCertificate();
     certs.servingCertificate();
     privateKey(certs.keyPem());

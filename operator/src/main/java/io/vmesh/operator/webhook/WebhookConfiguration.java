@@ -2,6 +2,7 @@ package io.vmesh.operator.webhook;
 
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfigurationBuilder;
+import io.vmesh.operator.inject.InjectionDecision;
 import io.vmesh.operator.inject.InjectionStatus;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
@@ -10,7 +11,7 @@ import java.util.Set;
 /** The MutatingWebhookConfiguration the operator keeps in place: pods CREATE, fail-closed, opt-in by namespace label. */
 public final class WebhookConfiguration {
 
-  public static final String NAMESPACE_LABEL = "vmesh.io/injection";
+  public static final String NAMESPACE_LABEL = InjectionDecision.NAMESPACE_LABEL;
   public static final Set<String> FAILURE_POLICIES = Set.of("Fail", "Ignore");
 
   private WebhookConfiguration() {

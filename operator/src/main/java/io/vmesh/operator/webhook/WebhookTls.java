@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.time.Clock;
 import java.util.List;
 import org.slf4j.Logger;
@@ -44,8 +45,25 @@ public final class WebhookTls {
     return List.of(serviceName + "." + namespace + ".svc", serviceName + "." + namespace + ".svc.cluster.local", "localhost", "127.0.0.1");
   }
 
-  /** Reads, renews if needed and writes back the certificates, then brings the webhook configuration in line. */
+  /**
+   * Reads, renews if needed and writes back the certificates, then brings the webhook configuration in line. Two
+   * replicas may do this at once: the loser of a create or update race (409 Conflict) reads again and takes the
+   * winner's certificates, so both serve the same CA.
+   */
   public WebhookCertificates reconcile() {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return reconcileOnce();
+      } catch (KubernetesClientException e) {
+        if (e.getCode() != 409 || attempt == 5) {
+          throw e;
+        }
+        LOG.info("another writer changed the webhook Secret or configuration first ({}); reading again", e.getStatus() == null ? "409" : e.getStatus().getMessage());
+      }
+    }
+  }
+
+  private WebhookCertificates reconcileOnce() {
     Secret secret = client.secrets().inNamespace(namespace).withName(secretName).get();
     WebhookCertificates current = null;
     if (secret != null) {
@@ -72,7 +90,7 @@ public final class WebhookTls {
       LOG.info("webhook certificate {} (valid until {}), kept in Secret {}/{}", current == null ? "issued" : "renewed",
           next.servingCertificate().getNotAfter().toInstant(), namespace, secretName);
     }
-    MutatingWebhookConfiguration desired = WebhookConfiguration.desired(configurationName, namespace, serviceName, port, next.caCertPem(),
+    MutatingWebhookConfiguration desired = WebhookConfiguration.desired(configurationName, namespace, serviceName, port, next.caBundlePem(clock.instant()),
         failurePolicy);
     var configurations = client.admissionRegistration().v1().mutatingWebhookConfigurations();
     MutatingWebhookConfiguration existing = configurations.withName(configurationName).get();

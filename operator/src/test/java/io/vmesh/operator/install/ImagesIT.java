@@ -80,9 +80,9 @@ class ImagesIT {
     Map<String, String> proxy = labels(parse(IMAGES.resolve("proxy/Dockerfile")));
     assertThat(proxy.get("org.opencontainers.image.title")).isEqualTo("vmesh-proxy");
     assertThat(proxy.get("org.opencontainers.image.version")).isEqualTo(labels.get("org.opencontainers.image.version"));
-    // the injector's default sidecar image is this one (its tag is the injector's own setting)
-    String injected = InjectionSettings.DEFAULT_IMAGE;
-    assertThat(injected.substring(0, injected.lastIndexOf(':'))).isEqualTo(REGISTRY + proxy.get("org.opencontainers.image.title"));
+    // the injector's default sidecar image is this release's proxy image: an operator never injects another version
+    assertThat(InjectionSettings.DEFAULT_IMAGE)
+        .isEqualTo(REGISTRY + proxy.get("org.opencontainers.image.title") + ":" + proxy.get("org.opencontainers.image.version"));
   }
 
   static List<Instruction> parse(Path dockerfile) throws IOException {

@@ -67,4 +67,52 @@ class WebhookCertificatesTest {
     data.remove("tls.key");
     assertThatThrownBy(() -> WebhookCertificates.fromSecretData(data)).hasMessage("the certificate Secret has no tls.key");
   }
+
+  @Test
+  void aRotatedCaStaysInTheBundleUntilItExpiresSoReplicasOnTheOldCertificateAreStillTrusted() throws Exception {
+    WebhookCertificates old = WebhookCertificates.issue(NAMES, at(T0));
+    Instant late = T0.plus(WebhookCertificates.CA_VALIDITY).minus(Duration.ofDays(10));
+    WebhookCertificates rotated = old.renewIfNeeded(NAMES, at(late));
+    assertThat(rotated.previousCaCertPem()).isEqualTo(old.caCertPem());
+
+    String bundle = rotated.caBundlePem(late);
+    assertThat(bundle).contains(rotated.caCertPem()).contains(old.caCertPem());
+    List<java.security.cert.X509Certificate> cas = new java.util.ArrayList<>();
+    for (var c : java.security.cert.CertificateFactory.getInstance("X.509")
+        .generateCertificates(new java.io.ByteArrayInputStream(bundle.getBytes(java.nio.charset.StandardCharsets.US_ASCII)))) {
+      cas.add((java.security.cert.X509Certificate) c);
+    }
+    // both the replica that rotated and the one still serving the old certificate are signed by a CA of the bundle
+    // (signatures only: a PKIX check would use the wall clock, not the test's)
+    assertThat(cas).hasSize(2);
+    assertThat(signedByOneOf(rotated.servingCertificate(), cas)).isTrue();
+    assertThat(signedByOneOf(old.servingCertificate(), cas)).isTrue();
+    assertThat(signedByOneOf(WebhookCertificates.issue(NAMES, at(T0)).servingCertificate(), cas)).as("a stranger is not").isFalse();
+
+    assertThat(WebhookCertificates.fromSecretData(rotated.toSecretData())).isEqualTo(rotated);
+    Instant afterOldExpiry = old.caCertificate().getNotAfter().toInstant().plusSeconds(1);
+    assertThat(rotated.caBundlePem(afterOldExpiry)).as("an expired CA leaves the bundle").isEqualTo(rotated.caCertPem());
+    WebhookCertificates renewedAgain = rotated.renewIfNeeded(NAMES, at(late.plus(WebhookCertificates.CERT_VALIDITY)));
+    assertThat(renewedAgain.previousCaCertPem()).as("renewing the serving certificate keeps the overlap").isEqualTo(old.caCertPem());
+  }
+
+  @Test
+  void aFreshCaHasNoPreviousOne() {
+    WebhookCertificates certs = WebhookCertificates.issue(NAMES, at(T0));
+    assertThat(certs.previousCaCertPem()).isNull();
+    assertThat(certs.caBundlePem(T0)).isEqualTo(certs.caCertPem());
+    assertThat(certs.toSecretData()).doesNotContainKey("ca-previous.crt");
+  }
+
+  private static boolean signedByOneOf(java.security.cert.X509Certificate cert, List<java.security.cert.X509Certificate> cas) {
+    for (var ca : cas) {
+      try {
+        cert.verify(ca.getPublicKey());
+        return true;
+      } catch (java.security.GeneralSecurityException e) {
+        // not this one
+      }
+    }
+    return false;
+  }
 }

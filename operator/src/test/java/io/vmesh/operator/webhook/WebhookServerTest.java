@@ -86,7 +86,7 @@ class WebhookServerTest {
 
   static HttpClient client(WebhookCertificates trusted) {
     SSLContext ssl = WebhookCertificates.clientContext(trusted.caCertPem());
-    return HttpClient.newBuilder().sslContext(ssl).connectTimeout(Duration.ofSeconds(5)).build();
+    return HttpClient.newBuilder().sslContext(ssl).connectTimeout(Duration.ofSeconds(30)).build();
   }
 
   static HttpResponse<String> post(HttpClient client, String path, String body) throws Exception {
