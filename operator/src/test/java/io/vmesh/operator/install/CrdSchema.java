@@ -10,18 +10,18 @@ import java.util.Map;
  * The structural part of a CRD's openAPIV3Schema the API server enforces on an object: types, enums,
  * required fields, unknown fields (pruned or rejected), numeric bounds. CEL rules are CelRules' job.
  */
-final class CrdSchema {
+public final class CrdSchema {
 
   private CrdSchema() {
   }
 
-  static JSONSchemaProps schemaOf(CustomResourceDefinition crd, String version) {
+  public static JSONSchemaProps schemaOf(CustomResourceDefinition crd, String version) {
     return crd.getSpec().getVersions().stream().filter(v -> v.getName().equals(version)).findFirst()
         .map(v -> v.getSchema().getOpenAPIV3Schema()).orElse(null);
   }
 
   /** Violations of an object (a parsed JSON/YAML map) against the CRD's schema; apiVersion, kind, metadata are the server's. */
-  static List<String> violations(JSONSchemaProps schema, Map<String, Object> object) {
+  public static List<String> violations(JSONSchemaProps schema, Map<String, Object> object) {
     List<String> found = new ArrayList<>();
     for (Map.Entry<String, Object> field : object.entrySet()) {
       if (!List.of("apiVersion", "kind", "metadata").contains(field.getKey())) {
