@@ -74,6 +74,7 @@ public final class InjectCommand implements Callable<Integer> {
           captures.add(tc);
         }
       }
+      duplicates(captures);
     } catch (IllegalArgumentException | java.nio.file.NoSuchFileException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), e instanceof java.nio.file.NoSuchFileException
           ? "no such file: " + e.getMessage() : e.getMessage());
@@ -104,5 +105,16 @@ public final class InjectCommand implements Callable<Integer> {
     out.flush();
     err.flush();
     return refused == 0 ? 0 : 1;
+  }
+
+  /** A cluster cannot hold two TrafficCaptures of one name; given twice (in -f and --capture), it is a mistake, not a conflict. */
+  private void duplicates(List<TrafficCapture> captures) {
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    for (TrafficCapture c : captures) {
+      String key = (c.getMetadata().getNamespace() == null ? namespace : c.getMetadata().getNamespace()) + "/" + c.getMetadata().getName();
+      if (!seen.add(key)) {
+        throw new IllegalArgumentException("TrafficCapture " + key + " is given twice (in -f and --capture, or twice in one file); give it once");
+      }
+    }
   }
 }

@@ -79,6 +79,11 @@ class InjectCommandTest {
     assertThat(missing.exit()).isEqualTo(2);
     assertThat(missing.err()).contains("no such file").contains("nope.yaml");
 
+    Path capture = Files.writeString(tmp.resolve("tc.yaml"), Files.readString(DIR.resolve("in-plain-pod.yaml")).split("(?m)^---$")[1]);
+    Run twice = run("inject", "-f", DIR.resolve("in-plain-pod.yaml").toString(), "--capture", capture.toString());
+    assertThat(twice.exit()).isEqualTo(2);
+    assertThat(twice.err()).contains("TrafficCapture shop/web is given twice");
+
     Run version = run("inject", "-f", DIR.resolve("in-plain-pod.yaml").toString(), "--cluster-version", "latest");
     assertThat(version.exit()).isEqualTo(2);
     assertThat(version.err()).contains("cluster version 'latest' is not MAJOR.MINOR");
