@@ -13,6 +13,8 @@ import io.fabric8.mockwebserver.http.MockResponse;
 import io.fabric8.mockwebserver.http.RecordedRequest;
 import io.fabric8.zjsonpatch.JsonPatch;
 import io.fabric8.zjsonpatch.JsonPatchException;
+import io.vmesh.apiserver.auth.ProtobufTokenRequest;
+import io.vmesh.apiserver.auth.ServiceAccountTokens;
 import io.vmesh.apiserver.discovery.ApiResource;
 import io.vmesh.apiserver.discovery.Discovery;
 import io.vmesh.apiserver.table.BuiltInColumns;
@@ -41,6 +43,7 @@ final class ApiDispatcher extends Dispatcher {
   private static final String AUTHORIZATION = "/apis/authorization.k8s.io/v1/";
   private static final java.util.Set<String> SELF_SUBJECT_REVIEWS =
       java.util.Set.of(AUTHORIZATION + "selfsubjectrulesreviews", AUTHORIZATION + "selfsubjectaccessreviews");
+  private static final String TOKEN_REVIEWS = "/apis/authentication.k8s.io/v1/tokenreviews";
   static final String KUBERNETES_VERSION = "1.32";
 
   private final KubernetesCrudDispatcher store = new KubernetesCrudDispatcher();
@@ -48,11 +51,13 @@ final class ApiDispatcher extends Dispatcher {
   private final Clock clock;
   private final TableConverter tables;
   private final Supplier<String> serverAddress;
+  private final ServiceAccountTokens tokens;
 
   ApiDispatcher(Clock clock, Supplier<String> serverAddress) {
     this.clock = clock;
     this.tables = new TableConverter(clock);
     this.serverAddress = serverAddress;
+    this.tokens = new ServiceAccountTokens(clock, this::stored);
   }
 
   @Override
@@ -78,6 +83,11 @@ final class ApiDispatcher extends Dispatcher {
   private MockResponse route(RecordedRequest request, String path, String query) {
     String method = request.getMethod();
     String contentType = request.getHeader("Content-Type");
+    Optional<ResourcePath> resource = ResourcePath.parse(path);
+    if (method.equals("POST") && resource.isPresent() && resource.get().group().isEmpty()
+        && resource.get().plural().equals("serviceaccounts") && "token".equals(resource.get().subresource())) {
+      return tokenRequest(request, resource.get(), contentType == null ? "" : contentType);
+    }
     if (contentType != null && !contentType.contains("json") && !contentType.contains("yaml")) {
       // kubectl's typed commands (create namespace, create configmap) send protobuf, which the store cannot read
       return status(415, "UnsupportedMediaType", "only JSON request bodies are supported, not " + contentType
@@ -98,13 +108,15 @@ final class ApiDispatcher extends Dispatcher {
         return table(request.getPath(), path);
       }
     }
-    Optional<ResourcePath> resource = ResourcePath.parse(path);
     if ((method.equals("PUT") || method.equals("PATCH")) && resource.isPresent() && resource.get().name() != null
         && (resource.get().subresource() == null || resource.get().subresource().equals("status"))) {
       return write(request, path, resource.get(), contentType == null ? "" : contentType);
     }
     if (method.equals("POST") && SELF_SUBJECT_REVIEWS.contains(path)) {
       return selfSubjectReview(request, path);
+    }
+    if (method.equals("POST") && path.equals(TOKEN_REVIEWS)) {
+      return tokenReview(request);
     }
     if (method.equals("DELETE") && path.startsWith(CRDS + "/")) {
       return deleteCrd(request, path);
@@ -358,6 +370,35 @@ final class ApiDispatcher extends Dispatcher {
       status.put("reason", "the embedded API server does not authorize requests");
     }
     return new MockResponse().setResponseCode(201).setBody(review.toString());
+  }
+
+  /** TokenRequest: a signed token for a ServiceAccount, bound to a Pod when asked (what the kubelet mounts). */
+  private MockResponse tokenRequest(RecordedRequest request, ResourcePath r, String contentType) {
+    try {
+      // kubectl create token sends protobuf; the JSON answer is one client-go reads as well
+      JsonNode body = contentType.startsWith("application/vnd.kubernetes.protobuf")
+          ? ProtobufTokenRequest.decode(request.getBody().readByteArray())
+          : parse(request.getBody().readUtf8());
+      return json(201, tokens.request(r.namespace(), r.name(), body));
+    } catch (IllegalArgumentException e) {
+      return status(400, "BadRequest", "cannot read the TokenRequest: " + e.getMessage());
+    } catch (ServiceAccountTokens.Refused e) {
+      return status(e.code, e.reason, e.getMessage());
+    }
+  }
+
+  /** TokenReview: who a ServiceAccount token belongs to, or why it is not valid (in the status, as Kubernetes answers). */
+  private MockResponse tokenReview(RecordedRequest request) {
+    try {
+      return json(201, tokens.review(parse(request.getBody().readUtf8())));
+    } catch (ServiceAccountTokens.Refused e) {
+      return status(e.code, e.reason, e.getMessage());
+    }
+  }
+
+  private Optional<JsonNode> stored(String path) {
+    MockResponse found = store.handleGet(path);
+    return found.code() == 200 ? Optional.of(readJson(found)) : Optional.empty();
   }
 
   static MockResponse status(int code, String reason, String message) {

@@ -10,6 +10,11 @@ public record ApiResource(String group, String version, String plural, String si
   static final List<String> VERBS = List.of("create", "delete", "deletecollection", "get", "list", "patch", "update",
       "watch");
 
+  /** Reviews are answered, never stored: create is their one verb. */
+  public List<String> verbs() {
+    return kind.endsWith("Review") ? List.of("create") : VERBS;
+  }
+
   public String groupVersion() {
     return group.isEmpty() ? version : group + "/" + version;
   }

@@ -40,6 +40,7 @@ final class BuiltInResources {
     add("batch", "v1", "jobs", "Job", true, "", "all");
     add("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true, "", "");
     add("coordination.k8s.io", "v1", "leases", "Lease", true, "", "");
+    add("authentication.k8s.io", "v1", "tokenreviews", "TokenReview", false, "", "");
     add("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations", "MutatingWebhookConfiguration", false,
         "", "api-extensions");
     add("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations", "ValidatingWebhookConfiguration",

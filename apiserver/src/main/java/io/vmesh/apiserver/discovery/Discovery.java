@@ -149,7 +149,7 @@ public final class Discovery {
       e.put("namespaced", r.namespaced());
       e.put("kind", r.kind());
       ArrayNode verbs = e.putArray("verbs");
-      ApiResource.VERBS.forEach(verbs::add);
+      r.verbs().forEach(verbs::add);
       if (!r.shortNames().isEmpty()) {
         ArrayNode sn = e.putArray("shortNames");
         r.shortNames().forEach(sn::add);
@@ -165,6 +165,17 @@ public final class Discovery {
         s.put("namespaced", r.namespaced());
         s.put("kind", r.kind());
         s.putArray("verbs").add("get").add("patch").add("update");
+      }
+      if (r.kind().equals("ServiceAccount") && r.group().isEmpty()) {
+        // kubectl create token posts a TokenRequest here
+        ObjectNode t = list.addObject();
+        t.put("name", "serviceaccounts/token");
+        t.put("singularName", "");
+        t.put("namespaced", true);
+        t.put("group", "authentication.k8s.io");
+        t.put("version", "v1");
+        t.put("kind", "TokenRequest");
+        t.putArray("verbs").add("create");
       }
     }
     return Optional.of(doc);
