@@ -16,7 +16,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** A built jar run as its own process (own classpath), output to files; stopping it always ends it. */
-final class JarProcess implements AutoCloseable {
+public final class JarProcess implements AutoCloseable {
 
   private final String name;
   private final Process process;
@@ -30,7 +30,7 @@ final class JarProcess implements AutoCloseable {
     this.stderr = stderr;
   }
 
-  static JarProcess start(String name, Path jar, Path dir, Map<String, String> env, String... args) throws IOException {
+  public static JarProcess start(String name, Path jar, Path dir, Map<String, String> env, String... args) throws IOException {
     assertThat(jar).as(name + " jar (built by mvn package)").isRegularFile();
     List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-jar", jar.toString()));
@@ -44,7 +44,7 @@ final class JarProcess implements AutoCloseable {
   }
 
   /** Waits for the first match of the pattern in stdout or stderr; fails with the log when the process dies or time runs out. */
-  Matcher await(Pattern pattern, Duration timeout) throws IOException, InterruptedException {
+  public Matcher await(Pattern pattern, Duration timeout) throws IOException, InterruptedException {
     Instant deadline = Instant.now().plus(timeout);
     while (Instant.now().isBefore(deadline)) {
       Optional<Matcher> found = find(pattern, stdout).or(() -> find(pattern, stderr));
@@ -63,7 +63,7 @@ final class JarProcess implements AutoCloseable {
     return process.isAlive();
   }
 
-  String log() throws IOException {
+  public String log() throws IOException {
     return Files.readString(stdout) + Files.readString(stderr);
   }
 
