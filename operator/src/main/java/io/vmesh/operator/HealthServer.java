@@ -7,8 +7,12 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
-/** {@code /healthz} (the process serves) and {@code /readyz} (the controllers' informers are synced and healthy). */
+/**
+ * {@code /healthz} (the process serves), {@code /readyz} (the controllers' informers are synced and healthy) and the
+ * JSON debug documents added with {@link #json}.
+ */
 final class HealthServer {
 
   private final HttpServer server;
@@ -17,6 +21,19 @@ final class HealthServer {
     server = HttpServer.create(new InetSocketAddress(address, port), 0);
     server.createContext("/healthz", exchange -> answer(exchange, live.getAsBoolean()));
     server.createContext("/readyz", exchange -> answer(exchange, ready.getAsBoolean()));
+  }
+
+  /** Serves {@code document()} as JSON at {@code path}; GET only. */
+  void json(String path, Supplier<String> document) {
+    server.createContext(path, exchange -> {
+      boolean get = exchange.getRequestMethod().equals("GET");
+      byte[] body = (get ? document.get() : "{\"error\": \"GET only\"}").getBytes(StandardCharsets.UTF_8);
+      exchange.getResponseHeaders().set("Content-Type", "application/json");
+      exchange.sendResponseHeaders(get ? 200 : 405, body.length);
+      try (OutputStream out = exchange.getResponseBody()) {
+        out.write(body);
+      }
+    });
   }
 
   void start() {

@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = OperatorMain.Version.class,
     description = "The vmesh operator: reconciles TrafficCapture and MeshPolicy resources and reports their status.",
-    subcommands = {RunCommand.class, CrdsCommand.class, InjectCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {RunCommand.class, CrdsCommand.class, InjectCommand.class, ProxyStatusCommand.class, CommandLine.HelpCommand.class})
 public final class OperatorMain implements Runnable {
 
   @CommandLine.Spec
@@ -20,7 +20,7 @@ public final class OperatorMain implements Runnable {
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required: run, crds or inject");
+    throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required: run, crds, inject or proxy-status");
   }
 
   static final class Version implements CommandLine.IVersionProvider {

@@ -16,6 +16,14 @@ import io.vmesh.operator.webhook.ServingCertificate;
 import io.vmesh.operator.webhook.WebhookConfiguration;
 import io.vmesh.operator.webhook.WebhookServer;
 import io.vmesh.operator.webhook.WebhookTls;
+import io.vmesh.operator.xds.AdsServer;
+import io.vmesh.operator.xds.NoConfigYetSnapshotSource;
+import io.vmesh.operator.xds.SnapshotSource;
+import io.vmesh.operator.xds.SyncReport;
+import io.vmesh.operator.xds.SyncStatus;
+import io.vmesh.operator.xds.TokenReviewAuthenticator;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -30,7 +38,7 @@ import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code vmesh-operator run}: the controllers, leader election, the injection webhook and the health endpoints. */
+/** {@code vmesh-operator run}: the controllers, leader election, the injection webhook, the xDS server and the health endpoints. */
 @Command(name = "run",
     mixinStandardHelpOptions = true,
     description = {"Run the operator against the cluster of KUBECONFIG (or the in-cluster service account).",
@@ -110,6 +118,22 @@ public final class RunCommand implements Callable<Integer> {
       description = "The xDS address handed to injected proxies (default: ${DEFAULT-VALUE}).")
   String xdsAddress;
 
+  @Option(names = "--xds", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "Serve xDS (ADS) to the proxies (default: ${DEFAULT-VALUE}).")
+  boolean xds;
+
+  @Option(names = "--xds-listen-address", paramLabel = "IP", defaultValue = "0.0.0.0",
+      description = "Address the xDS listeners bind (default: ${DEFAULT-VALUE}).")
+  String xdsListenAddress;
+
+  @Option(names = "--xds-port", paramLabel = "PORT", defaultValue = "15010",
+      description = "Plaintext xDS port, for in-cluster proxies; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+  int xdsPort;
+
+  @Option(names = "--xds-tls-port", paramLabel = "PORT", defaultValue = "15012",
+      description = "xDS over TLS with the operator CA's certificate (the webhook's); 0 picks a free one (default: ${DEFAULT-VALUE}).")
+  int xdsTlsPort;
+
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
 
@@ -135,23 +159,34 @@ public final class RunCommand implements Callable<Integer> {
       }
     });
     TransitionEvents events = new TransitionEvents(client, clock);
+    SyncStatus sync = new SyncStatus();
     operator.register(new TrafficCaptureReconciler(clock, events));
-    operator.register(new MeshPolicyReconciler(clock, events, namespace));
+    operator.register(new MeshPolicyReconciler(clock, events, namespace, sync));
 
-    Webhook injection = webhook ? startWebhook(client, clock, events) : null;
+    Tls tls = webhook || xds ? tls(client, clock) : null;
+    Webhook injection = webhook ? startWebhook(client, events, tls.first()) : null;
+    Xds ads = xds ? startXds(client, clock, sync, tls.first()) : null;
+    ScheduledExecutorService renewals = tls == null ? null : renewals(tls, injection, ads);
 
     HealthServer health = new HealthServer(healthAddress, healthPort,
         () -> true,
         () -> operator.getRuntimeInfo().isStarted() && operator.getRuntimeInfo().allEventSourcesAreHealthy());
+    health.json(SyncReport.PATH, () -> SyncReport.of(sync.all()).toString());
     health.start();
-    LOG.info("health endpoints on {}:{} (/healthz, /readyz)", healthAddress, health.port());
+    LOG.info("health endpoints on {}:{} (/healthz, /readyz, {})", healthAddress, health.port(), SyncReport.PATH);
 
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       LOG.info("stopping");
       operator.stop();
+      if (renewals != null) {
+        renewals.shutdownNow();
+      }
       if (injection != null) {
         injection.stop();
+      }
+      if (ads != null) {
+        ads.stop();
       }
       health.stop();
       stopped.countDown();
@@ -163,57 +198,100 @@ public final class RunCommand implements Callable<Integer> {
   }
 
   /** The running webhook and what it needs to stop. */
-  private record Webhook(Vertx vertx, WebhookServer server, CachedInjectionContext context, ScheduledExecutorService renewals,
-      InjectionEvents decisions) {
+  private record Webhook(Vertx vertx, WebhookServer server, CachedInjectionContext context, InjectionEvents decisions) {
     void stop() {
-      renewals.shutdownNow();
       server.stop().eventually(() -> vertx.close()).toCompletionStage().toCompletableFuture().join();
       context.close();
       decisions.close();
     }
   }
 
-  private Webhook startWebhook(KubernetesClient client, Clock clock, TransitionEvents events) throws Exception {
+  /** The running ADS server, the pod cache its authentication reads, and what they need to stop. */
+  private record Xds(Vertx vertx, AdsServer server, SharedIndexInformer<Pod> pods) {
+    void stop() {
+      server.stop().eventually(() -> vertx.close()).toCompletionStage().toCompletableFuture().join();
+      pods.close();
+    }
+  }
+
+  /**
+   * The serving certificate of the operator's Service, shared by the webhook and xDS over TLS: mounted (OLM,
+   * cert-manager) or issued by the operator's CA and kept in a Secret, with the webhook configuration kept too when
+   * the webhook runs.
+   */
+  private record Tls(ServingCertificate first, java.util.function.Supplier<ServingCertificate> next) {
+  }
+
+  private Tls tls(KubernetesClient client, Clock clock) throws Exception {
     if (!WebhookConfiguration.FAILURE_POLICIES.contains(failurePolicy)) {
       throw new CommandLine.ParameterException(spec.commandLine(), "--webhook-failure-policy must be Fail or Ignore, got " + failurePolicy);
     }
+    if (webhookCertDir != null) {
+      LOG.info("certificate mounted from {}: the operator manages neither its Secret nor the webhook configuration", webhookCertDir);
+      Path dir = webhookCertDir;
+      return new Tls(ServingCertificate.read(dir), () -> {
+        try {
+          return ServingCertificate.read(dir);
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      });
+    }
+    WebhookTls keeper = new WebhookTls(client, clock, namespace, webhookSecret, webhookService, webhookPort == 0 ? 9443 : webhookPort,
+        webhookConfiguration, failurePolicy);
+    java.util.function.Supplier<ServingCertificate> next = webhook ? () -> keeper.reconcile().serving() : () -> keeper.certificates().serving();
+    return new Tls(next.get(), next);
+  }
+
+  /** Hourly: a renewed certificate goes to both listeners. */
+  private static ScheduledExecutorService renewals(Tls tls, Webhook injection, Xds ads) {
+    ScheduledExecutorService renewals = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "vmesh-tls-renewal"));
+    ServingCertificate[] served = {tls.first()};
+    renewals.scheduleWithFixedDelay(() -> {
+      try {
+        ServingCertificate next = tls.next().get();
+        if (!next.equals(served[0])) {
+          if (injection != null) {
+            injection.server().updateCertificates(next).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+          }
+          if (ads != null) {
+            ads.server().updateCertificate(next).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+          }
+          served[0] = next;
+          LOG.info("now serving the renewed certificate");
+        }
+      } catch (Exception e) {
+        // the current certificate stays valid for weeks: try again at the next round
+        LOG.error("certificate check failed", e);
+      }
+    }, 1, 1, TimeUnit.HOURS);
+    return renewals;
+  }
+
+  private Webhook startWebhook(KubernetesClient client, TransitionEvents events, ServingCertificate certificate) throws Exception {
     var version = client.getKubernetesVersion();
     InjectionSettings settings = InjectionSettings.of(proxyImage, xdsAddress, version.getMajor() + "." + version.getMinor(),
         InjectionSettings.DEFAULT_SYSTEM_NAMESPACES);
     CachedInjectionContext context = new CachedInjectionContext(client, settings);
     InjectionEvents decisions = new InjectionEvents(events);
     AdmissionHandler handler = new AdmissionHandler(context, decisions);
-    ScheduledExecutorService renewals = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "vmesh-webhook-tls"));
-    ServingCertificate first;
-    WebhookTls tls = null;
-    if (webhookCertDir != null) {
-      first = ServingCertificate.read(webhookCertDir);
-      LOG.info("webhook certificate mounted from {}: the webhook configuration is left to its owner", webhookCertDir);
-    } else {
-      tls = new WebhookTls(client, clock, namespace, webhookSecret, webhookService, webhookPort == 0 ? 9443 : webhookPort,
-          webhookConfiguration, failurePolicy);
-      first = tls.reconcile().serving();
-    }
     Vertx vertx = Vertx.vertx();
-    WebhookServer server = new WebhookServer(vertx, handler).start(webhookAddress, webhookPort, first)
+    WebhookServer server = new WebhookServer(vertx, handler).start(webhookAddress, webhookPort, certificate)
         .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-    WebhookTls keeper = tls;
-    ServingCertificate[] served = {first};
-    renewals.scheduleWithFixedDelay(() -> {
-      try {
-        ServingCertificate next = keeper != null ? keeper.reconcile().serving() : ServingCertificate.read(webhookCertDir);
-        if (!next.equals(served[0])) {
-          server.updateCertificates(next).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-          served[0] = next;
-          LOG.info("webhook now serves the renewed certificate");
-        }
-      } catch (Exception e) {
-        // the current certificate stays valid for weeks: try again at the next round
-        LOG.error("webhook certificate check failed", e);
-      }
-    }, 1, 1, TimeUnit.HOURS);
     LOG.info("injection webhook on https://{}:{}{} (cluster {})", webhookAddress, server.port(), WebhookServer.PATH, settings.clusterVersion());
-    return new Webhook(vertx, server, context, renewals, decisions);
+    return new Webhook(vertx, server, context, decisions);
+  }
+
+  private Xds startXds(KubernetesClient client, Clock clock, SyncStatus sync, ServingCertificate certificate) throws Exception {
+    SharedIndexInformer<Pod> pods = client.pods().inAnyNamespace().inform();
+    // the config generator's source replaces this one at merge: new ClusterStateSnapshotSource(...)
+    SnapshotSource source = new NoConfigYetSnapshotSource();
+    Vertx vertx = Vertx.vertx();
+    AdsServer server = new AdsServer(vertx, source, new TokenReviewAuthenticator(client, TokenReviewAuthenticator.podsOf(pods)), sync, clock);
+    server.startPlaintext(xdsListenAddress, xdsPort).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    server.startTls(xdsListenAddress, xdsTlsPort, certificate).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    LOG.info("xDS (ADS) on {}:{} (plaintext) and {}:{} (TLS)", xdsListenAddress, server.plaintextPort(), xdsListenAddress, server.tlsPort());
+    return new Xds(vertx, server, pods);
   }
 
   private String identity() throws java.net.UnknownHostException {

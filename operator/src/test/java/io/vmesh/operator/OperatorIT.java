@@ -20,6 +20,13 @@ import java.util.Map;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import io.vertx.core.Vertx;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.grpc.client.GrpcClient;
+import io.vmesh.operator.xds.AdsTestClient;
+import io.vmesh.operator.xds.ProxyId;
+import io.vmesh.operator.xds.ProxySnapshot;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
@@ -51,7 +58,8 @@ class OperatorIT {
       try (JarProcess operator = JarProcess.start("operator", jar("vmesh.operator.jar"), dir,
           Map.of("KUBECONFIG", dir.resolve("kubeconfig").toString()),
           "run", "--namespace", "vmesh-system",
-          "--health-address", "127.0.0.1", "--health-port", "0")) {
+          "--health-address", "127.0.0.1", "--health-port", "0",
+          "--xds-listen-address", "127.0.0.1", "--xds-port", "0", "--xds-tls-port", "0")) {
         try {
           scenario(kubectl, operator);
         } catch (Exception | AssertionError e) {
@@ -112,7 +120,54 @@ class OperatorIT {
     kubectl.ok("delete", "meshpolicy", "-n", "demo", "web");
     Map<String, Map<String, String>> after = awaitTable(kubectl, r -> "True".equals(cell(r, "meshpolicy.vmesh.io/web-canary", "READY")));
     assertThat(after.get("meshpolicy.vmesh.io/web-canary")).containsEntry("SYNCED", "0/1");
+    proxyConnectsAndProxyStatusShowsIt(kubectl, operator);
     assertThat(operator.isAlive()).as("operator still running").isTrue();
+  }
+
+  /**
+   * A simulated proxy of web-new authenticates with a token kubectl minted for its pod; proxy-status (the jar, as a
+   * user runs it) lists it. The operator has no config generator yet, so nothing is sent: NOT SENT everywhere.
+   */
+  private void proxyConnectsAndProxyStatusShowsIt(Kubectl kubectl, JarProcess operator) throws Exception {
+    String token = kubectl.ok("create", "token", "default", "-n", "demo", "--bound-object-kind", "Pod", "--bound-object-name", "web-new",
+        "--audience", "vmesh").trim();
+    int xdsPort = Integer.parseInt(operator.await(Pattern.compile("xDS \\(ADS\\) on 127\\.0\\.0\\.1:(\\d+) \\(plaintext\\)"),
+        Duration.ofSeconds(5)).group(1));
+    String health = "http://127.0.0.1:" + operator.await(Pattern.compile("health endpoints on 127\\.0\\.0\\.1:(\\d+)"), Duration.ofSeconds(5)).group(1);
+    Vertx vertx = Vertx.vertx();
+    try {
+      AdsTestClient proxy = AdsTestClient.open(GrpcClient.client(vertx), SocketAddress.inetSocketAddress(xdsPort, "127.0.0.1"),
+          ProxyId.nodeId("10.1.0.7", "web-new", "demo"), token).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      ProxySnapshot.PUSH_ORDER.forEach(proxy::subscribe);
+      Instant deadline = Instant.now().plus(RECONCILED_WITHIN);
+      String table = "";
+      while (Instant.now().isBefore(deadline) && !table.contains("web-new.demo")) {
+        table = proxyStatus("--operator", health);
+        Thread.sleep(200);
+      }
+      assertThat(table.lines().toList()).as(table).containsExactly(
+          "NAME           CDS        LDS        EDS        RDS        VERSION",
+          "web-new.demo   NOT SENT   NOT SENT   NOT SENT   NOT SENT   -");
+      assertThat(proxyStatus("web-new.demo", "--operator", health))
+          .contains("Proxy web-new.demo (node sidecar~10.1.0.7~web-new.demo~demo.svc.cluster.local)")
+          .contains("CDS  NOT SENT  sent -                acked -");
+      assertThat(proxy.responses).as("nothing to send without a config generator").isEmpty();
+      // governed by web-canary now, connected but without config: not synced
+      assertThat(kubectl.ok("get", "meshpolicy", "web-canary", "-n", "demo", "-o", "jsonpath={.status.proxies.stale}")).isEqualTo("1");
+      proxy.close();
+    } finally {
+      vertx.close();
+    }
+  }
+
+  private String proxyStatus(String... args) throws Exception {
+    List<String> command = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+        jar("vmesh.operator.jar").toString(), "proxy-status"));
+    command.addAll(List.of(args));
+    Path out = Files.createTempFile(dir, "proxy-status", ".out");
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    return Files.readString(out);
   }
 
   private static void operatorIsReady(JarProcess operator) throws Exception {
@@ -182,7 +237,8 @@ class OperatorIT {
         pod("web-new", "web", json.writeValueAsString(current)),
         pod("web-old", "web", json.writeValueAsString(old)),
         pod("web-plain", "web", null),
-        pod("db-1", "db", null));
+        pod("db-1", "db", null),
+        "{\"apiVersion\": \"v1\", \"kind\": \"ServiceAccount\", \"metadata\": {\"name\": \"default\", \"namespace\": \"demo\"}}");
     Path file = dir.resolve("fixtures.yaml");
     // a leading comment makes kubectl read the file as a YAML stream of JSON documents
     Files.writeString(file, "# OperatorIT fixtures\n" + manifests);

@@ -67,7 +67,8 @@ class WebhookIT {
         try (JarProcess operator = JarProcess.start("operator", Path.of(System.getProperty("vmesh.operator.jar")), dir,
             Map.of("KUBECONFIG", dir.resolve("kubeconfig").toString()),
             "run", "--no-leader-election", "--namespace", "vmesh-system", "--health-address", "127.0.0.1", "--health-port", "0",
-            "--webhook-address", "127.0.0.1", "--webhook-port", "0")) {
+            "--webhook-address", "127.0.0.1", "--webhook-port", "0",
+            "--xds-listen-address", "127.0.0.1", "--xds-port", "0", "--xds-tls-port", "0")) {
           try {
             Matcher started = operator.await(Pattern.compile("injection webhook on https://127.0.0.1:(\\d+)/inject"), Duration.ofSeconds(60));
             scenario(client, Integer.parseInt(started.group(1)), in);

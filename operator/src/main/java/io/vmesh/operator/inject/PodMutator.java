@@ -3,6 +3,7 @@ package io.vmesh.operator.inject;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.Volume;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -11,7 +12,7 @@ import java.util.Optional;
 /**
  * The RFC 6902 patch that injects a pod: strip what an earlier injection listed in {@code vmesh.io/status}, then add
  * vmesh-init (first init container), vmesh-proxy (second init container when native, else first container), the
- * status annotation and the {@code vmesh.io/injected} label. Explicit operations, so the webhook's answer can be read.
+ * proxy's projected token volume, the status annotation and the {@code vmesh.io/injected} label. Explicit operations, so the webhook's answer can be read.
  */
 public final class PodMutator {
 
@@ -45,6 +46,15 @@ public final class PodMutator {
       ops.add(isEmpty(spec.getContainers()) ? PatchOperation.add("/spec/containers", List.of(proxy))
           : PatchOperation.add("/spec/containers/0", proxy));
     }
+    // the token volume by its name: one a previous injection left is replaced, never doubled
+    List<Volume> volumes = spec.getVolumes() == null ? List.of() : spec.getVolumes();
+    for (int i = volumes.size() - 1; i >= 0; i--) {
+      if (SidecarContainers.TOKEN_VOLUME.equals(volumes.get(i).getName())) {
+        ops.add(PatchOperation.remove("/spec/volumes/" + i));
+      }
+    }
+    ops.add(volumes.isEmpty() ? PatchOperation.add("/spec/volumes", List.of(SidecarContainers.tokenVolume()))
+        : PatchOperation.add("/spec/volumes/-", SidecarContainers.tokenVolume()));
     InjectionStatus status = new InjectionStatus(decision.capture().getMetadata().getName(), SpecHash.of(captureSpec),
         front.stream().map(Container::getName).toList(), decision.nativeSidecar() ? List.of() : List.of(proxy.getName()));
     Map<String, String> annotations = pod.getMetadata() == null ? null : pod.getMetadata().getAnnotations();

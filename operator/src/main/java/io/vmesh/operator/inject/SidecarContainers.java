@@ -8,6 +8,8 @@ import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.ResourceRequirements;
 import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeBuilder;
 import io.vmesh.operator.api.CaptureMode;
 import io.vmesh.operator.api.ProxySettings;
 import io.vmesh.operator.api.TrafficCaptureSpec;
@@ -24,6 +26,11 @@ public final class SidecarContainers {
   public static final String READY_PATH = "/healthz/ready";
   /** Seconds the proxy keeps serving after termination starts, while endpoints drop the pod (Istio's drain default). */
   public static final long DRAIN_SECONDS = 5;
+  /** The projected ServiceAccount token the proxy shows the xDS server, like Istio's istio-token. */
+  public static final String TOKEN_VOLUME = "vmesh-token";
+  public static final String TOKEN_DIR = "/var/run/secrets/tokens";
+  public static final String TOKEN_AUDIENCE = "vmesh";
+  public static final long TOKEN_EXPIRATION_SECONDS = 43200;
 
   private SidecarContainers() {
   }
@@ -77,6 +84,7 @@ public final class SidecarContainers {
           .withNewPreStop().withNewSleep(DRAIN_SECONDS).endPreStop()
         .endLifecycle()
         .withResources(resources(p.resources))
+        .addNewVolumeMount().withName(TOKEN_VOLUME).withMountPath(TOKEN_DIR).withReadOnly(true).endVolumeMount()
         .withNewSecurityContext()
           // TPROXY: IP_TRANSPARENT needs CAP_NET_ADMIN in the effective set, which only uid 0 gets; the gid still breaks the loop
           .withRunAsUser(tproxy ? 0L : uid)
@@ -94,6 +102,15 @@ public final class SidecarContainers {
       b.editLifecycle().withNewPostStart().withNewExec().withCommand("vmesh-proxy", "wait", "--timeout=60").endExec().endPostStart().endLifecycle();
     }
     return b.build();
+  }
+
+  /** The token file {@code <TOKEN_DIR>/vmesh-token}: audience vmesh, bound to the pod, rotated by the kubelet. */
+  public static Volume tokenVolume() {
+    return new VolumeBuilder().withName(TOKEN_VOLUME)
+        .withNewProjected().addNewSource().withNewServiceAccountToken()
+          .withAudience(TOKEN_AUDIENCE).withExpirationSeconds(TOKEN_EXPIRATION_SECONDS).withPath(TOKEN_VOLUME)
+        .endServiceAccountToken().endSource().endProjected()
+        .build();
   }
 
   private static String image(TrafficCaptureSpec spec, InjectionSettings settings) {

@@ -23,6 +23,9 @@ import io.vmesh.operator.status.StatusComparison;
 import io.vmesh.operator.status.StatusReport;
 import io.vmesh.operator.status.TransitionEvents;
 import io.vmesh.operator.validation.SpecValidator;
+import io.vmesh.operator.xds.ProxyId;
+import io.vmesh.operator.xds.SyncState;
+import io.vmesh.operator.xds.SyncStatus;
 import java.time.Clock;
 import java.util.HashMap;
 import java.util.List;
@@ -49,12 +52,17 @@ public class MeshPolicyReconciler implements Reconciler<MeshPolicy> {
   private final Clock clock;
   private final StatusReport<MeshPolicy, MeshPolicyStatus> report;
   private final String operatorNamespace;
+  private final SyncStatus sync;
 
-  /** @param operatorNamespace where a policy without selector is the mesh-wide default */
-  public MeshPolicyReconciler(Clock clock, TransitionEvents events, String operatorNamespace) {
+  /**
+   * @param operatorNamespace where a policy without selector is the mesh-wide default
+   * @param sync the xDS server's sync state of each proxy, which {@code status.proxies} counts
+   */
+  public MeshPolicyReconciler(Clock clock, TransitionEvents events, String operatorNamespace, SyncStatus sync) {
     this.clock = clock;
     this.report = new StatusReport<>(events, MeshPolicy::new, status -> status.conditions);
     this.operatorNamespace = operatorNamespace;
+    this.sync = sync;
   }
 
   @Override
@@ -75,7 +83,8 @@ public class MeshPolicyReconciler implements Reconciler<MeshPolicy> {
         .withOnUpdateFilter((now, before) -> !StatusComparison.same(now.getSpec(), before.getSpec()))
         .build();
     return List.of(new InformerEventSource<>(pods, context), new InformerEventSource<>(services, context),
-        new InformerEventSource<>(peers, context));
+        new InformerEventSource<>(peers, context),
+        new ProxySyncEventSource(sync, proxy -> policiesConcernedBy(context, proxy.namespace())));
   }
 
   @Override
@@ -83,8 +92,8 @@ public class MeshPolicyReconciler implements Reconciler<MeshPolicy> {
     List<String> violations = SpecValidator.validate(policy.getSpec());
     PolicyPrecedence precedence = precedenceIn(policy.getMetadata().getNamespace(), context);
     List<String> unresolved = BackendRefs.unresolved(policy.getSpec(), policy.getMetadata().getNamespace(), servicesOf(policy, context));
-    int proxies = violations.isEmpty() ? proxiesGovernedBy(policy, precedence, context) : 0;
-    MeshPolicyStatus status = desiredStatus(policy, violations, precedence.conflictOf(policy), unresolved, proxies);
+    List<Pod> governed = violations.isEmpty() ? proxiesGovernedBy(policy, precedence, context) : List.of();
+    MeshPolicyStatus status = desiredStatus(policy, violations, precedence.conflictOf(policy), unresolved, proxyCounts(governed, sync));
     return report.changed(policy, status);
   }
 
@@ -121,20 +130,20 @@ public class MeshPolicyReconciler implements Reconciler<MeshPolicy> {
   }
 
   /** Injected pods for which this policy is the one in effect: the sidecars that will receive its configuration. */
-  private int proxiesGovernedBy(MeshPolicy policy, PolicyPrecedence ownNamespace, Context<MeshPolicy> context) {
+  private List<Pod> proxiesGovernedBy(MeshPolicy policy, PolicyPrecedence ownNamespace, Context<MeshPolicy> context) {
     String namespace = policy.getMetadata().getNamespace();
     // the mesh default governs pods of every namespace; any other policy only its own namespace's
     Stream<Pod> candidates = PolicyLevel.of(policy, operatorNamespace) == PolicyLevel.MESH_DEFAULT
         ? pods(context).list(LivePods::isLive)
         : pods(context).list(namespace, LivePods::isLive);
     Map<String, PolicyPrecedence> byNamespace = new HashMap<>(Map.of(namespace, ownNamespace));
-    return (int) candidates
+    return candidates
         .filter(pod -> InjectionStatus.of(pod).isPresent())
         .filter(pod -> byNamespace.computeIfAbsent(pod.getMetadata().getNamespace(), ns -> precedenceIn(ns, context))
             .effectiveFor(pod)
             .filter(p -> sameResource(p, policy))
             .isPresent())
-        .count();
+        .toList();
   }
 
   private static InformerEventSource<Pod, MeshPolicy> pods(Context<MeshPolicy> context) {
@@ -149,7 +158,7 @@ public class MeshPolicyReconciler implements Reconciler<MeshPolicy> {
   }
 
   private MeshPolicyStatus desiredStatus(MeshPolicy policy, List<String> violations, Optional<PolicyPrecedence.Conflict> conflict,
-      List<String> unresolved, int proxies) {
+      List<String> unresolved, ProxyCounts proxies) {
     MeshPolicyStatus previous = policy.getStatus();
     Conditions conditions = new Conditions(previous == null ? null : previous.conditions, policy.getMetadata().getGeneration(), clock);
     String acceptedReason;
@@ -176,23 +185,34 @@ public class MeshPolicyReconciler implements Reconciler<MeshPolicy> {
     } else if (!unresolved.isEmpty()) {
       conditions.set(ConditionTypes.READY, false, ConditionTypes.REASON_BACKEND_NOT_FOUND, String.join("; ", unresolved));
     } else {
-      conditions.set(ConditionTypes.READY, true, ConditionTypes.REASON_RECONCILED, "in effect for " + proxies + " injected pods");
+      conditions.set(ConditionTypes.READY, true, ConditionTypes.REASON_RECONCILED, "in effect for " + proxies.total + " injected pods");
     }
     MeshPolicyStatus status = new MeshPolicyStatus();
     status.observedGeneration = policy.getMetadata().getGeneration();
-    status.proxies = proxyCounts(proxies);
+    status.proxies = proxies;
     status.conditions = conditions.build();
     return status;
   }
 
-  /** Until the xDS server reports acknowledgements, no proxy counts as synced: every governed proxy is stale. */
-  static ProxyCounts proxyCounts(int total) {
+  /**
+   * The governed proxies by the xDS server's sync state: synced (every type sent was acknowledged), rejected (a type
+   * was NACKed) and stale (anything else: a push not acknowledged yet, nothing sent, or not connected).
+   */
+  static ProxyCounts proxyCounts(List<Pod> governed, SyncStatus sync) {
     ProxyCounts counts = new ProxyCounts();
-    counts.total = total;
+    counts.total = governed.size();
     counts.synced = 0;
-    counts.stale = total;
     counts.rejected = 0;
-    counts.summary = counts.synced + "/" + total;
+    for (Pod pod : governed) {
+      SyncState state = sync.stateOf(new ProxyId(pod.getMetadata().getNamespace(), pod.getMetadata().getName()));
+      if (state == SyncState.SYNCED) {
+        counts.synced++;
+      } else if (state == SyncState.REJECTED) {
+        counts.rejected++;
+      }
+    }
+    counts.stale = counts.total - counts.synced - counts.rejected;
+    counts.summary = counts.synced + "/" + counts.total;
     return counts;
   }
 

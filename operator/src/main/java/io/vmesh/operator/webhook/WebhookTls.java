@@ -51,9 +51,21 @@ public final class WebhookTls {
    * winner's certificates, so both serve the same CA.
    */
   public WebhookCertificates reconcile() {
+    return retried(true);
+  }
+
+  /**
+   * Reads, renews if needed and writes back the certificates only: what the xDS TLS listener (same Service, same
+   * names) needs when the webhook is off.
+   */
+  public WebhookCertificates certificates() {
+    return retried(false);
+  }
+
+  private WebhookCertificates retried(boolean withConfiguration) {
     for (int attempt = 1; ; attempt++) {
       try {
-        return reconcileOnce();
+        return reconcileOnce(withConfiguration);
       } catch (KubernetesClientException e) {
         if (e.getCode() != 409 || attempt == 5) {
           throw e;
@@ -63,7 +75,7 @@ public final class WebhookTls {
     }
   }
 
-  private WebhookCertificates reconcileOnce() {
+  private WebhookCertificates reconcileOnce(boolean withConfiguration) {
     Secret secret = client.secrets().inNamespace(namespace).withName(secretName).get();
     WebhookCertificates current = null;
     if (secret != null) {
@@ -89,6 +101,9 @@ public final class WebhookTls {
       }
       LOG.info("webhook certificate {} (valid until {}), kept in Secret {}/{}", current == null ? "issued" : "renewed",
           next.servingCertificate().getNotAfter().toInstant(), namespace, secretName);
+    }
+    if (!withConfiguration) {
+      return next;
     }
     MutatingWebhookConfiguration desired = WebhookConfiguration.desired(configurationName, namespace, serviceName, port, next.caBundlePem(clock.instant()),
         failurePolicy);

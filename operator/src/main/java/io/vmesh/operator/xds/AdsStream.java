@@ -43,6 +43,7 @@ final class AdsStream {
   private boolean active = true;
   private ProxyId proxy;
   private String nodeId;
+  private String agent;
   private Instant connectedAt;
   private VersionedSnapshot snapshot;
   private ProxySync published;
@@ -104,7 +105,9 @@ final class AdsStream {
       return;
     }
     proxy = opened.proxy();
-    nodeId = waiting.peek().getNode().getId();
+    var node = waiting.peek().getNode();
+    nodeId = node.getId();
+    agent = node.getUserAgentName().isEmpty() ? "" : node.getUserAgentName() + "/" + node.getUserAgentVersion();
     connectedAt = server.clock().instant();
     snapshot = opened.snapshot().orElse(null);
     LOG.info("{} connected (node {}){}", proxy, nodeId, snapshot == null ? "; no config for it yet" : "");
@@ -211,7 +214,7 @@ final class AdsStream {
 
   private void publish() {
     if (active && proxy != null) {
-      published = new ProxySync(proxy, nodeId, connectedAt, types);
+      published = new ProxySync(proxy, nodeId, agent, connectedAt, types);
       server.publish(published);
     }
   }

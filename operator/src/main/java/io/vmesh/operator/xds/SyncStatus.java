@@ -29,7 +29,7 @@ public final class SyncStatus {
         .toList();
   }
 
-  /** The state a MeshPolicy counts: SYNCED, STALE or REJECTED; a proxy that is not connected has not acknowledged anything. */
+  /** The proxy's overall state; NOT_SENT for a proxy that is not connected. */
   public SyncState stateOf(ProxyId proxy) {
     ProxySync sync = proxies.get(proxy);
     return sync == null ? SyncState.NOT_SENT : sync.overall();
