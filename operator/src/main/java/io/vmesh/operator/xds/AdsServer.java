@@ -158,6 +158,8 @@ public final class AdsServer {
 
   /** Builds each named proxy's new snapshot here, off the event loops, and hands it to the proxy's stream. */
   private void changed(Set<ProxyId> proxies) {
+    // proxies handed the same snapshot object share one versioned copy: hashed and packed once, kept once
+    Map<ProxySnapshot, VersionedSnapshot> built = new java.util.IdentityHashMap<>();
     for (ProxyId proxy : proxies) {
       AdsStream stream = streams.get(proxy);
       if (stream == null) {
@@ -165,7 +167,7 @@ public final class AdsServer {
       }
       Optional<VersionedSnapshot> next;
       try {
-        next = source.snapshot(proxy).map(VersionedSnapshot::new);
+        next = source.snapshot(proxy).map(s -> built.computeIfAbsent(s, VersionedSnapshot::new));
       } catch (RuntimeException e) {
         LOG.error("cannot build the config of {}; it keeps what it has", proxy, e);
         continue;

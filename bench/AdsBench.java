@@ -1,0 +1,287 @@
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.vertx.core.Vertx;
+import io.vertx.grpc.client.GrpcClient;
+import io.vertx.grpc.client.GrpcClientRequest;
+import io.vertx.grpc.common.GrpcMessageDecoder;
+import io.vertx.grpc.common.GrpcMessageEncoder;
+import io.vertx.grpc.common.ServiceMethod;
+import io.vmesh.operator.xds.AdsServer;
+import io.vmesh.operator.xds.ProxyId;
+import io.vmesh.operator.xds.ProxySnapshot;
+import io.vmesh.operator.xds.ProxySync;
+import io.vmesh.operator.xds.SnapshotSource;
+import io.vmesh.operator.xds.SyncState;
+import io.vmesh.operator.xds.SyncStatus;
+import io.vmesh.operator.xds.TokenReviewAuthenticator;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
+
+/**
+ * The ADS server under N simulated proxies: real gRPC streams (one HTTP/2 connection each) from a second JVM, every
+ * proxy authenticated with its own pod-bound token through a real TokenReview against the embedded API server (a
+ * third process). Measures, at the server: a config change to the last ACK, a reconnect storm to all synced, and the
+ * server's heap per connected proxy (the clients live in the other JVM, so they are not counted).
+ *
+ * Run from the repository root after ./mvnw -B -o package -DskipTests:
+ *   CP=operator/target/vmesh-operator.jar:$HOME/.m2/repository/io/vertx/vertx-grpc-client/5.0.7/vertx-grpc-client-5.0.7.jar
+ *   java -cp $CP bench/AdsBench.java 1000 5        # proxies, rounds
+ */
+public class AdsBench {
+
+  static final String NS = "bench";
+  static final ServiceMethod<DiscoveryResponse, DiscoveryRequest> ADS = ServiceMethod.client(AdsServer.SERVICE, AdsServer.METHOD,
+      GrpcMessageEncoder.encoder(), GrpcMessageDecoder.decoder(DiscoveryResponse.newBuilder()));
+
+  public static void main(String[] args) throws Exception {
+    if (args.length > 0 && args[0].equals("clients")) {
+      clients(Integer.parseInt(args[1]), Path.of(args[2]));
+      return;
+    }
+    int n = args.length > 0 ? Integer.parseInt(args[0]) : 100;
+    int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 5;
+    server(n, rounds);
+  }
+
+  // ---------------------------------------------------------------- the operator side (this JVM)
+
+  /** The same mesh for every proxy (50 services), with a revision that a "MeshPolicy change" bumps in the routes. */
+  static final class BenchSource implements SnapshotSource {
+    volatile ProxySnapshot current = snapshot(0);
+    final List<Consumer<Set<ProxyId>>> listeners = new CopyOnWriteArrayList<>();
+
+    public Optional<ProxySnapshot> snapshot(ProxyId proxy) {
+      return Optional.of(current);
+    }
+
+    public void onChange(Consumer<Set<ProxyId>> listener) {
+      listeners.add(listener);
+    }
+  }
+
+  static ProxySnapshot snapshot(int revision) {
+    List<Cluster> clusters = new ArrayList<>();
+    List<ClusterLoadAssignment> endpoints = new ArrayList<>();
+    VirtualHost.Builder hosts = VirtualHost.newBuilder().setName("all").addDomains("*");
+    for (int s = 0; s < 50; s++) {
+      String name = "outbound|80||svc-" + s + "." + NS + ".svc.cluster.local";
+      clusters.add(Cluster.newBuilder().setName(name).setType(Cluster.DiscoveryType.EDS).build());
+      LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder();
+      for (int e = 0; e < 10; e++) {
+        locality.addLbEndpoints(LbEndpoint.newBuilder().setEndpoint(Endpoint.newBuilder().setAddress(Address.newBuilder()
+            .setSocketAddress(SocketAddress.newBuilder().setAddress("10.1." + s + "." + e).setPortValue(8080)))));
+      }
+      endpoints.add(ClusterLoadAssignment.newBuilder().setClusterName(name).addEndpoints(locality).build());
+      hosts.addRoutes(Route.newBuilder().setName("r" + s + "-rev" + revision)
+          .setMatch(RouteMatch.newBuilder().setPrefix("/svc-" + s)).setRoute(RouteAction.newBuilder().setCluster(name)));
+    }
+    return new ProxySnapshot(clusters, endpoints, List.of(Listener.newBuilder().setName("0.0.0.0_80").build()),
+        List.of(RouteConfiguration.newBuilder().setName("80").addVirtualHosts(hosts).build()));
+  }
+
+  static void server(int n, int rounds) throws Exception {
+    Path dir = Files.createTempDirectory("adsbench");
+    Process apiserver = new ProcessBuilder(java(), "-jar", "apiserver/target/vmesh-apiserver.jar", "--port", "0",
+        "--kubeconfig-out", dir.resolve("kubeconfig").toString()).redirectError(dir.resolve("apiserver.log").toFile()).start();
+    Process clients = null;
+    Vertx vertx = null;
+    try {
+      new BufferedReader(new InputStreamReader(apiserver.getInputStream())).readLine();
+      KubernetesClient kube = new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(Files.readString(dir.resolve("kubeconfig")))).build();
+      kube.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build()).create();
+      kube.serviceAccounts().inNamespace(NS).resource(new ServiceAccountBuilder().withNewMetadata().withName("app").endMetadata().build()).create();
+      List<String> lines = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        String pod = "app-" + i;
+        String ip = "10.2." + (i / 250) + "." + (i % 250 + 1);
+        kube.pods().inNamespace(NS).resource(new PodBuilder().withNewMetadata().withName(pod).endMetadata()
+            .withNewSpec().withServiceAccountName("app").addNewContainer().withName("app").withImage("app").endContainer().endSpec()
+            .withNewStatus().withPodIP(ip).endStatus().build()).create();
+        String token = kube.serviceAccounts().inNamespace(NS).withName("app").tokenRequest(new TokenRequestBuilder().withNewSpec()
+            .withAudiences("vmesh").withExpirationSeconds(43200L).withNewBoundObjectRef().withKind("Pod").withApiVersion("v1").withName(pod)
+            .endBoundObjectRef().endSpec().build()).getStatus().getToken();
+        lines.add(ProxyId.nodeId(ip, pod, NS) + " " + token);
+      }
+      SharedIndexInformer<Pod> pods = kube.pods().inAnyNamespace().inform();
+      BenchSource source = new BenchSource();
+      SyncStatus status = new SyncStatus();
+      vertx = Vertx.vertx();
+      AdsServer server = new AdsServer(vertx, source, new TokenReviewAuthenticator(kube, TokenReviewAuthenticator.podsOf(pods)), status,
+          Clock.systemUTC());
+      server.startPlaintext("127.0.0.1", 0).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      Path tokens = Files.write(dir.resolve("proxies.txt"), lines);
+      long baseline = heapAfterGc();
+
+      clients = new ProcessBuilder(java(), "-Xmx2g", "-cp", System.getProperty("java.class.path"), "bench/AdsBench.java", "clients",
+          String.valueOf(server.plaintextPort()), tokens.toString()).redirectError(dir.resolve("clients.log").toFile()).start();
+      PrintWriter toClients = new PrintWriter(clients.getOutputStream(), true);
+      BufferedReader fromClients = new BufferedReader(new InputStreamReader(clients.getInputStream()));
+      String ready = fromClients.readLine();
+      if (ready == null || !ready.equals("ready")) {
+        throw new IllegalStateException("the client JVM did not start: see " + dir.resolve("clients.log"));
+      }
+      System.out.printf("N=%d proxies, %d rounds; snapshot: 50 clusters, 50 assignments x 10 endpoints, 1 listener, 1 route config%n", n, rounds);
+
+      Instant start = Instant.now();
+      toClients.println("connect");
+      long connected = awaitAll(status, n, p -> p.overall() == SyncState.SYNCED);
+      System.out.printf("initial connect of %d (TokenReview each) to all synced: %d ms%n", n, connected - start.toEpochMilli());
+
+      long heap = heapAfterGc();
+      System.out.printf("server heap: %.1f MB more with %d proxies connected = %.1f KB per proxy%n",
+          (heap - baseline) / 1e6, n, (heap - baseline) / 1e3 / n);
+
+      Set<ProxyId> all = new HashSet<>();
+      status.all().forEach(p -> all.add(p.proxy()));
+      List<Long> pushes = new ArrayList<>();
+      for (int r = 1; r <= rounds; r++) {
+        String routes = ProxySnapshot.ROUTE_TYPE;
+        Set<String> before = new HashSet<>();
+        status.all().forEach(p -> before.add(p.type(routes).ackedVersion()));
+        source.current = snapshot(r);
+        long t0 = System.currentTimeMillis();
+        source.listeners.forEach(l -> l.accept(all));
+        long done = awaitAll(status, n, p -> p.overall() == SyncState.SYNCED && !before.contains(p.type(routes).ackedVersion()));
+        pushes.add(done - t0);
+      }
+      System.out.printf("config change to last ACK, N=%d: %s ms, median %d ms%n", n, pushes, median(pushes));
+
+      List<Long> storms = new ArrayList<>();
+      for (int r = 1; r <= rounds; r++) {
+        long t0 = System.currentTimeMillis();
+        toClients.println("reconnect");
+        long done = awaitAll(status, n, p -> p.overall() == SyncState.SYNCED && p.connectedAt().toEpochMilli() >= t0);
+        storms.add(done - t0);
+      }
+      System.out.printf("reconnect storm of %d to all synced: %s ms, median %d ms%n", n, storms, median(storms));
+      System.out.printf("load average (1 min) at the end: %.1f%n", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+      toClients.println("quit");
+      pods.close();
+      kube.close();
+    } finally {
+      if (clients != null) {
+        clients.destroy();
+        clients.waitFor(10, TimeUnit.SECONDS);
+      }
+      if (vertx != null) {
+        vertx.close();
+      }
+      apiserver.destroy();
+      apiserver.waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Polls until n proxies satisfy the condition; the time it first held. */
+  static long awaitAll(SyncStatus status, int n, Predicate<ProxySync> done) throws InterruptedException {
+    long deadline = System.currentTimeMillis() + 300_000;
+    while (System.currentTimeMillis() < deadline) {
+      List<ProxySync> all = status.all();
+      if (all.size() == n && all.stream().allMatch(done)) {
+        return System.currentTimeMillis();
+      }
+      Thread.sleep(2);
+    }
+    throw new IllegalStateException("not all " + n + " proxies got there within 5 minutes: " + status.all().size() + " connected");
+  }
+
+  static long heapAfterGc() throws InterruptedException {
+    for (int i = 0; i < 4; i++) {
+      System.gc();
+      Thread.sleep(200);
+    }
+    return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+  }
+
+  static long median(List<Long> values) {
+    long[] sorted = values.stream().mapToLong(Long::longValue).sorted().toArray();
+    return sorted[sorted.length / 2];
+  }
+
+  static String java() {
+    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+  }
+
+  // ---------------------------------------------------------------- the proxies (the other JVM)
+
+  /** Opens one connection and stream per proxy on "connect", closes and reopens them all on "reconnect"; ACKs everything. */
+  static void clients(int port, Path proxies) throws Exception {
+    List<String[]> nodes = Files.readAllLines(proxies).stream().map(l -> l.split(" ")).toList();
+    Vertx vertx = Vertx.vertx();
+    List<GrpcClient> grpc = new ArrayList<>();
+    List<GrpcClientRequest<DiscoveryRequest, DiscoveryResponse>> streams = new CopyOnWriteArrayList<>();
+    for (int i = 0; i < nodes.size(); i++) {
+      grpc.add(GrpcClient.client(vertx));
+    }
+    System.out.println("ready");
+    BufferedReader in = new BufferedReader(new InputStreamReader(System.in));
+    for (String command = in.readLine(); command != null && !command.equals("quit"); command = in.readLine()) {
+      if (command.equals("reconnect")) {
+        // new connections, as proxies coming back after an operator restart would open
+        streams.clear();
+        for (int i = 0; i < grpc.size(); i++) {
+          grpc.get(i).close();
+          grpc.set(i, GrpcClient.client(vertx));
+        }
+      }
+      for (int i = 0; i < nodes.size(); i++) {
+        String[] node = nodes.get(i);
+        grpc.get(i).request(io.vertx.core.net.SocketAddress.inetSocketAddress(port, "127.0.0.1"), ADS).onSuccess(request -> {
+          streams.add(request);
+          request.headers().set("authorization", "Bearer " + node[1]);
+          request.response().onSuccess(response -> response.handler(r -> request.write(DiscoveryRequest.newBuilder()
+              .setTypeUrl(r.getTypeUrl()).setVersionInfo(r.getVersionInfo()).setResponseNonce(r.getNonce()).build())));
+          boolean first = true;
+          for (String type : ProxySnapshot.PUSH_ORDER) {
+            DiscoveryRequest.Builder b = DiscoveryRequest.newBuilder().setTypeUrl(type);
+            if (first) {
+              b.setNode(Node.newBuilder().setId(node[0]).setUserAgentName("adsbench"));
+              first = false;
+            }
+            request.write(b.build());
+          }
+        }).onFailure(e -> System.err.println(node[0] + ": " + e));
+      }
+    }
+    vertx.close();
+    System.exit(0);
+  }
+}
