@@ -26,7 +26,14 @@ import io.vertx.core.net.PemTrustOptions;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.grpc.client.GrpcClient;
 import io.vertx.grpc.common.GrpcStatus;
+import io.javaoperatorsdk.operator.Operator;
 import io.vmesh.operator.JarProcess;
+import io.vmesh.operator.api.MeshPolicy;
+import io.vmesh.operator.api.MeshPolicySpec;
+import io.vmesh.operator.api.ProxyCounts;
+import io.vmesh.operator.inject.InjectionStatus;
+import io.vmesh.operator.policy.MeshPolicyReconciler;
+import io.vmesh.operator.status.TransitionEvents;
 import io.vmesh.operator.webhook.WebhookCertificates;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -301,6 +308,60 @@ class AdsServerIT {
     } finally {
       tls.close();
     }
+  }
+
+  /**
+   * The MeshPolicy controller (JOSDK, in this JVM, against the same API server) counts the policy's proxies from
+   * this server's sync state, and follows ACKs and NACKs without any other change in the cluster.
+   */
+  @Test
+  void meshPolicyStatusCountsSyncedAndRejectedProxies() throws Exception {
+    for (String crd : List.of("meshpolicies.vmesh.io.yaml", "trafficcaptures.vmesh.io.yaml")) {
+      kube.load(Files.newInputStream(Path.of(System.getProperty("vmesh.repo.dir", "..")).resolve("crds").resolve(crd))).create();
+    }
+    String injected = new InjectionStatus("meshed", "0000000000000000", List.of("vmesh-init"), List.of("vmesh-proxy")).toJson();
+    kube.pods().inNamespace(NS).resource(new PodBuilder().withNewMetadata().withName("meshed-1").addToLabels("app", "meshed")
+        .addToAnnotations(InjectionStatus.ANNOTATION, injected).endMetadata()
+        .withNewSpec().withServiceAccountName("web").addNewContainer().withName("app").withImage("app").endContainer().endSpec()
+        .withNewStatus().withPodIP("10.0.0.4").withPhase("Running").endStatus().build()).create();
+    MeshPolicy policy = new MeshPolicy();
+    policy.getMetadata().setName("meshed");
+    policy.getMetadata().setNamespace(NS);
+    policy.setSpec(new MeshPolicySpec());
+    policy.getSpec().selector = new io.fabric8.kubernetes.api.model.LabelSelectorBuilder().addToMatchLabels("app", "meshed").build();
+    kube.resource(policy).create();
+
+    // its own client: stopping the operator closes it
+    KubernetesClient operatorClient = new KubernetesClientBuilder().withConfig(kube.getConfiguration()).build();
+    Operator operator = new Operator(o -> o.withKubernetesClient(operatorClient).withUseSSAToPatchPrimaryResource(false));
+    operator.register(new MeshPolicyReconciler(Clock.systemUTC(), new TransitionEvents(operatorClient, Clock.systemUTC()), "vmesh-system",
+        status));
+    operator.start();
+    try {
+      await("status.proxies 0/1 before any proxy connects", () -> "0/1".equals(summary()));
+      ProxyId meshed = new ProxyId(NS, "meshed-1");
+      source.snapshots.put(meshed, snapshot("meshed-1", "a"));
+      AdsTestClient proxy = subscribedAndSynced("meshed-1", "10.0.0.4", "web");
+      await("synced 1/1", () -> "1/1".equals(summary()));
+
+      source.snapshots.put(meshed, withRoutes(source.snapshots.get(meshed), "b"));
+      source.changed(meshed);
+      DiscoveryResponse routes = proxy.next(WAIT);
+      await("stale while the push is not answered", () -> counts().stale == 1);
+      proxy.nack(routes, status.of(meshed).orElseThrow().type(ROUTE_TYPE).ackedVersion(), "routes[0]: unsupported");
+      await("rejected", () -> counts().rejected == 1 && "0/1".equals(summary()));
+    } finally {
+      operator.stop();
+    }
+  }
+
+  private ProxyCounts counts() {
+    MeshPolicy p = kube.resources(MeshPolicy.class).inNamespace(NS).withName("meshed").get();
+    return p == null || p.getStatus() == null || p.getStatus().proxies == null ? new ProxyCounts() : p.getStatus().proxies;
+  }
+
+  private String summary() {
+    return counts().summary;
   }
 
   // --- helpers
