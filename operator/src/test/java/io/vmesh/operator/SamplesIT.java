@@ -57,7 +57,7 @@ class SamplesIT {
       }
       try (JarProcess operator = JarProcess.start("operator", Path.of(System.getProperty("vmesh.operator.jar")), dir,
           Map.of("KUBECONFIG", dir.resolve("kubeconfig").toString()),
-          "run", "--no-leader-election", "--no-webhook", "--namespace", "vmesh-system",
+          "run", "--no-leader-election", "--no-webhook", "--no-xds", "--namespace", "vmesh-system",
           "--health-address", "127.0.0.1", "--health-port", "0")) {
         Instant deadline = Instant.now().plus(READY_WITHIN);
         List<String> notReady = List.of("not checked yet");
