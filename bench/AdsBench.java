@@ -86,7 +86,7 @@ public class AdsBench {
 
   /** The same mesh for every proxy (50 services), with a revision that a "MeshPolicy change" bumps in the routes. */
   static final class BenchSource implements SnapshotSource {
-    volatile ProxySnapshot current = snapshot(0);
+    volatile ProxySnapshot current = AdsBench.snapshot(0);
     final List<Consumer<Set<ProxyId>>> listeners = new CopyOnWriteArrayList<>();
 
     public Optional<ProxySnapshot> snapshot(ProxyId proxy) {
