@@ -125,8 +125,9 @@ public final class ClusterStateSnapshotSource implements SnapshotSource, AutoClo
     }
     Map<ProxyId, ProxySnapshot> previous = snapshots;
     Set<ProxyId> changed = new HashSet<>();
+    SnapshotComparison comparison = new SnapshotComparison();
     next.forEach((id, snapshot) -> {
-      if (!snapshot.equals(previous.get(id))) {
+      if (!comparison.same(previous.get(id), snapshot)) {
         changed.add(id);
       }
     });

@@ -1,5 +1,6 @@
 package io.vmesh.operator.xds;
 
+import io.envoyproxy.envoy.config.core.v3.CidrRange;
 import io.envoyproxy.envoy.config.core.v3.TrafficDirection;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
@@ -14,6 +15,7 @@ import io.vmesh.operator.xds.MeshModel.ProxyModel;
 import io.vmesh.operator.xds.MeshModel.Sources;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * {@code virtualInbound} on 15006: one group of chains per inbound port, matched on the destination port and, where
@@ -30,15 +32,16 @@ final class InboundListener {
   private InboundListener() {
   }
 
-  static Listener build(ProxyModel proxy) {
+  /** @param ranges the source blocks as CidrRanges (the generator converts each policy's blocks once) */
+  static Listener build(ProxyModel proxy, Function<Sources, List<CidrRange>> ranges) {
     List<FilterChain> chains = new ArrayList<>();
     for (InboundPort port : proxy.inbound()) {
       for (FilterChain chain : chains(port)) {
-        chains.addAll(guarded(chain, proxy.access().forPort(port.port()), proxy.access()));
+        chains.addAll(guarded(chain, proxy.access().forPort(port.port()), proxy.access(), ranges));
       }
     }
     chains.addAll(guarded(NetworkFilters.chain("virtualInbound-catchall-tcp", FilterChainMatch.getDefaultInstance(),
-        NetworkFilters.tcpProxy(ClusterResources.INBOUND_PASSTHROUGH)), proxy.access().otherPorts(), proxy.access()));
+        NetworkFilters.tcpProxy(ClusterResources.INBOUND_PASSTHROUGH)), proxy.access().otherPorts(), proxy.access(), ranges));
     Listener.Builder listener = Listener.newBuilder().setName(VIRTUAL_INBOUND)
         .setAddress(OutboundListeners.address("0.0.0.0", INBOUND_PORT))
         .setTrafficDirection(TrafficDirection.INBOUND)
@@ -96,7 +99,8 @@ final class InboundListener {
   }
 
   /** The chain as is when anyone may connect; else the chain for the allowed blocks plus a refusing twin for the rest. */
-  private static List<FilterChain> guarded(FilterChain chain, Sources allowed, InboundAccess access) {
+  private static List<FilterChain> guarded(FilterChain chain, Sources allowed, InboundAccess access,
+      Function<Sources, List<CidrRange>> ranges) {
     if (!access.restricted() || allowed.anyone()) {
       return List.of(chain);
     }
@@ -105,8 +109,7 @@ final class InboundListener {
     if (allowed.blocks().isEmpty()) {
       return List.of(denied);
     }
-    FilterChainMatch.Builder match = chain.getFilterChainMatch().toBuilder();
-    allowed.blocks().forEach(b -> match.addSourcePrefixRanges(NetworkFilters.cidr(b)));
+    FilterChainMatch.Builder match = chain.getFilterChainMatch().toBuilder().addAllSourcePrefixRanges(ranges.apply(allowed));
     return List.of(chain.toBuilder().setFilterChainMatch(match).build(), denied);
   }
 }

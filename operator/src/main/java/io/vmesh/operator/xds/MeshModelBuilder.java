@@ -67,6 +67,8 @@ public final class MeshModelBuilder {
   private final Map<String, List<Pod>> livePodsByNamespace;
   private final Map<String, PolicyPrecedence> precedenceByNamespace = new HashMap<>();
   private final List<MeshPolicy> validPolicies;
+  private final Map<String, InboundAccess> accessByPolicy = new HashMap<>();
+  private final Map<String, List<RouteModel>> routesByPolicy = new HashMap<>();
 
   private MeshModelBuilder(ClusterState state) {
     this.state = state;
@@ -167,8 +169,11 @@ public final class MeshModelBuilder {
     MeshPolicySpec spec = policy.map(MeshPolicy::getSpec).orElseGet(MeshPolicySpec::new);
     OutboundTrafficPolicy outbound = Objects.requireNonNullElse(spec.outboundTrafficPolicy, OutboundTrafficPolicy.ALLOW_ANY);
     String policyKey = policy.map(p -> key(p.getMetadata().getNamespace(), p.getMetadata().getName())).orElse("");
-    List<RouteModel> routes = policy.map(p -> routes(p.getMetadata().getNamespace(), spec)).orElse(List.of());
-    InboundAccess access = access(spec, namespace);
+    // routes and access are the same for every pod the policy governs: resolved once
+    List<RouteModel> routes = routesByPolicy.computeIfAbsent(policyKey,
+        k -> policy.map(p -> routes(p.getMetadata().getNamespace(), spec)).orElse(List.of()));
+    InboundAccess access = accessByPolicy.computeIfAbsent(policyKey,
+        k -> access(spec, policy.map(p -> p.getMetadata().getNamespace()).orElse(namespace)));
     return new ProxyModel(id, podIps(pod).stream().findFirst(), outbound, policyKey, routes, inboundPorts(pod, spec, access), access);
   }
 

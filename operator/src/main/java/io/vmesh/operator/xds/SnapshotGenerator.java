@@ -1,6 +1,7 @@
 package io.vmesh.operator.xds;
 
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.CidrRange;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
@@ -9,10 +10,12 @@ import io.vmesh.operator.xds.MeshModel.InboundPort;
 import io.vmesh.operator.xds.MeshModel.ProxyModel;
 import io.vmesh.operator.xds.MeshModel.ServiceModel;
 import io.vmesh.operator.xds.MeshModel.ServicePortModel;
+import io.vmesh.operator.xds.MeshModel.Sources;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -31,6 +34,8 @@ public final class SnapshotGenerator {
   private final Map<Integer, List<ServiceModel>> httpServices = new TreeMap<>();
   private final Map<OutboundTrafficPolicy, List<Listener>> outboundListeners = new EnumMap<>(OutboundTrafficPolicy.class);
   private final Map<String, List<RouteConfiguration>> routeTables = new HashMap<>();
+  /** The model shares one Sources per MeshPolicy among the pods it governs: converted once. */
+  private final Map<Sources, List<CidrRange>> sourceRanges = new IdentityHashMap<>();
 
   public SnapshotGenerator(MeshModel model) {
     this.model = model;
@@ -68,7 +73,8 @@ public final class SnapshotGenerator {
     }
     clusters.sort(Comparator.comparing(Cluster::getName));
     List<Listener> listeners = new ArrayList<>(outboundListeners.computeIfAbsent(proxy.outboundPolicy(), this::outboundListeners));
-    listeners.add(InboundListener.build(proxy));
+    listeners.add(InboundListener.build(proxy, sources -> sourceRanges.computeIfAbsent(sources,
+        s -> s.blocks().stream().map(NetworkFilters::cidr).toList())));
     listeners.sort(Comparator.comparing(Listener::getName));
     List<RouteConfiguration> routes = routeTables.computeIfAbsent(
         proxy.id().namespace() + "|" + proxy.policyKey() + "|" + proxy.outboundPolicy(), k -> routeTables(proxy));
