@@ -12,6 +12,7 @@ import io.vmesh.operator.api.TrafficCapture;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 /** Reads multi-document YAML into the kinds injection understands, and writes objects back as YAML. */
 public final class Manifests {
@@ -27,6 +28,16 @@ public final class Manifests {
 
   /** Every document of the text, typed by its kind; {@code source} names the text in errors. */
   public static List<HasMetadata> read(String yaml, String source) {
+    return read(yaml, source, kind -> "TrafficCapture".equals(kind) ? TrafficCapture.class : WorkloadInjection.KINDS.get(kind),
+        "is not injectable; supported: " + new java.util.TreeSet<>(WorkloadInjection.KINDS.keySet()) + " and TrafficCapture");
+  }
+
+  /**
+   * Every document of the text, typed by {@code kinds} (null for a kind it does not take, refused with
+   * {@code refusal}); {@code source} names the text in errors.
+   */
+  public static List<HasMetadata> read(String yaml, String source, Function<String, Class<? extends HasMetadata>> kinds,
+      String refusal) {
     List<HasMetadata> objects = new ArrayList<>();
     int index = 0;
     try (MappingIterator<JsonNode> docs = YAML.readerFor(JsonNode.class).readValues(yaml)) {
@@ -37,10 +48,9 @@ public final class Manifests {
           continue;
         }
         String kind = doc.path("kind").asText("");
-        Class<? extends HasMetadata> type = "TrafficCapture".equals(kind) ? TrafficCapture.class : WorkloadInjection.KINDS.get(kind);
+        Class<? extends HasMetadata> type = kinds.apply(kind);
         if (type == null) {
-          throw new IllegalArgumentException(source + ", document " + index + ": kind '" + kind + "' is not injectable; supported: "
-              + new java.util.TreeSet<>(WorkloadInjection.KINDS.keySet()) + " and TrafficCapture");
+          throw new IllegalArgumentException(source + ", document " + index + ": kind '" + kind + "' " + refusal);
         }
         if (!doc.path("metadata").hasNonNull("name")) {
           throw new IllegalArgumentException(source + ", document " + index + ": " + kind + " has no metadata.name");

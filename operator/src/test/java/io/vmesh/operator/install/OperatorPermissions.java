@@ -3,6 +3,7 @@ package io.vmesh.operator.install;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
@@ -57,6 +58,8 @@ final class OperatorPermissions {
     // the secondary informers of both reconcilers (prepareEventSources)
     add(grants, CLUSTER, HasMetadata.getGroup(Pod.class), HasMetadata.getPlural(Pod.class), "get", "list", "watch");
     add(grants, CLUSTER, HasMetadata.getGroup(Service.class), HasMetadata.getPlural(Service.class), "get", "list", "watch");
+    // ClusterStateSnapshotSource: informers on EndpointSlices (and on pods, services and both CRDs, granted above)
+    add(grants, CLUSTER, HasMetadata.getGroup(EndpointSlice.class), HasMetadata.getPlural(EndpointSlice.class), "get", "list", "watch");
     // TransitionEvents: events().resource(event).create() in the resource's namespace
     add(grants, CLUSTER, "", "events", "create");
     // JOSDK leader election (fabric8 LeaseLock): get, create, then update to renew or take over
