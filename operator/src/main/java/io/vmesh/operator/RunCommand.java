@@ -17,8 +17,7 @@ import io.vmesh.operator.webhook.WebhookConfiguration;
 import io.vmesh.operator.webhook.WebhookServer;
 import io.vmesh.operator.webhook.WebhookTls;
 import io.vmesh.operator.xds.AdsServer;
-import io.vmesh.operator.xds.NoConfigYetSnapshotSource;
-import io.vmesh.operator.xds.SnapshotSource;
+import io.vmesh.operator.xds.ClusterStateSnapshotSource;
 import io.vmesh.operator.xds.SyncReport;
 import io.vmesh.operator.xds.SyncStatus;
 import io.vmesh.operator.xds.TokenReviewAuthenticator;
@@ -207,10 +206,11 @@ public final class RunCommand implements Callable<Integer> {
   }
 
   /** The running ADS server, the pod cache its authentication reads, and what they need to stop. */
-  private record Xds(Vertx vertx, AdsServer server, SharedIndexInformer<Pod> pods) {
+  private record Xds(Vertx vertx, AdsServer server, SharedIndexInformer<Pod> pods, ClusterStateSnapshotSource source) {
     void stop() {
       server.stop().eventually(() -> vertx.close()).toCompletionStage().toCompletableFuture().join();
       pods.close();
+      source.close();
     }
   }
 
@@ -284,14 +284,15 @@ public final class RunCommand implements Callable<Integer> {
 
   private Xds startXds(KubernetesClient client, Clock clock, SyncStatus sync, ServingCertificate certificate) throws Exception {
     SharedIndexInformer<Pod> pods = client.pods().inAnyNamespace().inform();
-    // the config generator's source replaces this one at merge: new ClusterStateSnapshotSource(...)
-    SnapshotSource source = new NoConfigYetSnapshotSource();
+    // every replica builds and serves config, not only the leader: proxies connect to any of them through the Service
+    ClusterStateSnapshotSource source = new ClusterStateSnapshotSource(client, namespace);
+    source.start();
     Vertx vertx = Vertx.vertx();
     AdsServer server = new AdsServer(vertx, source, new TokenReviewAuthenticator(client, TokenReviewAuthenticator.podsOf(pods)), sync, clock);
     server.startPlaintext(xdsListenAddress, xdsPort).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     server.startTls(xdsListenAddress, xdsTlsPort, certificate).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     LOG.info("xDS (ADS) on {}:{} (plaintext) and {}:{} (TLS)", xdsListenAddress, server.plaintextPort(), xdsListenAddress, server.tlsPort());
-    return new Xds(vertx, server, pods);
+    return new Xds(vertx, server, pods, source);
   }
 
   private String identity() throws java.net.UnknownHostException {
