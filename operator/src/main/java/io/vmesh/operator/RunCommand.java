@@ -26,6 +26,7 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
@@ -93,9 +94,17 @@ public final class RunCommand implements Callable<Integer> {
           + "neither the certificate Secret nor the webhook configuration.")
   Path webhookCertDir;
 
-  @Option(names = "--webhook-service", paramLabel = "NAME", defaultValue = "vmesh-operator",
+  @Option(names = "--webhook-service", paramLabel = "NAME", defaultValue = "vmesh-webhook",
       description = "The Service in front of the webhook, in --namespace (default: ${DEFAULT-VALUE}).")
   String webhookService;
+
+  @Option(names = "--webhook-service-port", paramLabel = "PORT", defaultValue = "443",
+      description = "That Service's port, which the webhook configuration names (default: ${DEFAULT-VALUE}).")
+  int webhookServicePort;
+
+  @Option(names = "--xds-service", paramLabel = "NAME", defaultValue = "vmesh-xds",
+      description = "The Service in front of xDS, in --namespace; the TLS certificate covers its names (default: ${DEFAULT-VALUE}).")
+  String xdsService;
 
   @Option(names = "--webhook-secret", paramLabel = "NAME", defaultValue = "vmesh-webhook-tls",
       description = "Secret in --namespace keeping the webhook's CA and certificate (default: ${DEFAULT-VALUE}).")
@@ -237,8 +246,8 @@ public final class RunCommand implements Callable<Integer> {
         }
       });
     }
-    WebhookTls keeper = new WebhookTls(client, clock, namespace, webhookSecret, webhookService, webhookPort == 0 ? 9443 : webhookPort,
-        webhookConfiguration, failurePolicy);
+    WebhookTls keeper = new WebhookTls(client, clock, namespace, webhookSecret, webhookService, webhookServicePort,
+        webhookConfiguration, failurePolicy, List.of(xdsService));
     java.util.function.Supplier<ServingCertificate> next = webhook ? () -> keeper.reconcile().serving() : () -> keeper.certificates().serving();
     return new Tls(next.get(), next);
   }

@@ -17,7 +17,7 @@ import java.util.regex.Pattern;
 public record InjectionSettings(String proxyImage, String xdsAddress, int clusterMajor, int clusterMinor, Set<String> systemNamespaces) {
 
   public static final String DEFAULT_IMAGE = "ghcr.io/vmesh/vmesh-proxy:0.1.0";
-  public static final String DEFAULT_XDS_ADDRESS = "vmesh-operator.vmesh-system.svc:15010";
+  public static final String DEFAULT_XDS_ADDRESS = "vmesh-xds.vmesh-system.svc:15010";
   public static final Set<String> DEFAULT_SYSTEM_NAMESPACES = Set.of("kube-system", "kube-public", "kube-node-lease", "vmesh-system");
 
   private static final Pattern VERSION = Pattern.compile("^v?(\\d+)\\.(\\d+)(\\D.*)?$");

@@ -27,9 +27,21 @@ public final class WebhookTls {
   private final int port;
   private final String configurationName;
   private final String failurePolicy;
+  private final List<String> otherServices;
 
   public WebhookTls(KubernetesClient client, Clock clock, String namespace, String secretName, String serviceName, int port,
       String configurationName, String failurePolicy) {
+    this(client, clock, namespace, secretName, serviceName, port, configurationName, failurePolicy, List.of());
+  }
+
+  /**
+   * @param port the Service's port the API server calls (not the container's)
+   * @param otherServices more Services of the namespace in front of the same pods whose names the certificate covers
+   *     (xDS over TLS shares the certificate)
+   */
+  public WebhookTls(KubernetesClient client, Clock clock, String namespace, String secretName, String serviceName, int port,
+      String configurationName, String failurePolicy, List<String> otherServices) {
+    this.otherServices = List.copyOf(otherServices);
     this.client = client;
     this.clock = clock;
     this.namespace = namespace;
@@ -40,9 +52,16 @@ public final class WebhookTls {
     this.failurePolicy = failurePolicy;
   }
 
-  /** The DNS names the API server uses for the Service, and loopback for local clients. */
+  /** The DNS names clients use for the Services (the webhook's first), and loopback for local clients. */
   public List<String> names() {
-    return List.of(serviceName + "." + namespace + ".svc", serviceName + "." + namespace + ".svc.cluster.local", "localhost", "127.0.0.1");
+    List<String> names = new java.util.ArrayList<>();
+    for (String service : java.util.stream.Stream.concat(java.util.stream.Stream.of(serviceName), otherServices.stream()).toList()) {
+      names.add(service + "." + namespace + ".svc");
+      names.add(service + "." + namespace + ".svc.cluster.local");
+    }
+    names.add("localhost");
+    names.add("127.0.0.1");
+    return List.copyOf(names);
   }
 
   /**

@@ -165,6 +165,21 @@ class DeployManifestsTest {
     assertThat(webhook.getAdmissionReviewVersions()).containsExactly("v1");
     assertThat(webhook.getNamespaceSelector().getMatchLabels()).containsExactlyEntriesOf(Map.of("vmesh.io/injection", "enabled"));
     assertThat(webhook.getRules()).singleElement().satisfies(DeployManifestsTest::podCreatesOnly);
+    // the operator rewrites the configuration to what it wants: deploy/ must already say the same, or the first
+    // start would change it (and a Service name the operator gets wrong would break injection on a real cluster)
+    MutatingWebhook wanted = injector(io.vmesh.operator.webhook.WebhookConfiguration.desired("vmesh-injector", NAMESPACE,
+        target.getName(), target.getPort(), "unused", "Fail"));
+    wanted.getClientConfig().setCaBundle(null);
+    webhook.getClientConfig().setCaBundle(null);
+    assertThat(webhook).as("deploy/operator/60-webhook.yaml against WebhookConfiguration.desired").isEqualTo(wanted);
+    String runDefaults = String.join(" ", new picocli.CommandLine(new io.vmesh.operator.RunCommand())
+        .getCommandSpec().options().stream().filter(o -> o.longestName().startsWith("--webhook-service") || o.longestName().equals("--xds-service"))
+        .map(o -> o.longestName() + "=" + o.defaultValue()).sorted().toList());
+    assertThat(runDefaults).as("run's defaults name deploy/'s Services")
+        .isEqualTo("--webhook-service-port=" + target.getPort() + " --webhook-service=" + target.getName() + " --xds-service=vmesh-xds");
+    assertThat(deploy.named(Service.class, "vmesh-xds")).isPresent();
+    assertThat(io.vmesh.operator.inject.InjectionSettings.DEFAULT_XDS_ADDRESS).as("injected proxies dial deploy/'s xDS Service")
+        .isEqualTo("vmesh-xds." + NAMESPACE + ".svc:15010");
   }
 
   @Test
