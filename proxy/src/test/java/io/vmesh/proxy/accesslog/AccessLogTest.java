@@ -59,6 +59,29 @@ class AccessLogTest {
   }
 
   @Test
+  void aDefaultLineReadsBackIntoItsFields() {
+    Http http = new Http("GET", "/a?b=c", 503, "UF,URX", "HTTP/1.0", Map.of("user-agent", "Mozilla/5.0 (X11; Linux)")::get, null,
+        new InetSocketAddress("10.0.0.9", 80), null);
+    Entry e = new Entry(START, "front", new InetSocketAddress("127.0.0.1", 4), new InetSocketAddress("127.0.0.1", 5), "dead", 1, 91,
+        17, Result.UPSTREAM_CONNECT_FAILED, http);
+    AccessLogLine line = AccessLogLine.parse(AccessLog.format(e)).orElseThrow();
+    assertThat(line.method()).isEqualTo("GET");
+    assertThat(line.path()).isEqualTo("/a?b=c");
+    assertThat(line.protocol()).isEqualTo("HTTP/1.0");
+    assertThat(line.responseCode()).isEqualTo("503");
+    assertThat(line.responseFlags()).isEqualTo("UF,URX");
+    assertThat(line.userAgent()).isEqualTo("Mozilla/5.0 (X11; Linux)");
+    assertThat(line.bytesSent()).isEqualTo(91);
+    assertThat(line.upstreamHost()).isEqualTo("10.0.0.9:80");
+    assertThat(line.upstreamCluster()).isEqualTo("dead");
+    assertThat(line.downstreamLocalAddress()).isEqualTo("127.0.0.1:5");
+    assertThat(line.downstreamRemoteAddress()).isEqualTo("127.0.0.1:4");
+    assertThat(line.listener()).isEqualTo("front");
+    assertThat(line.filterChain()).isEqualTo("-");
+    assertThat(AccessLogLine.parse("2026-11-26 17:00:00,000 INFO ProxyServer vmesh-proxy ready")).isEmpty();
+  }
+
+  @Test
   void customFormatsUseEnvoysOperatorsAndRefuseUnknownOnes() {
     AccessLogFormat f = AccessLogFormat.parse("%REQ(X-MISSING?USER-AGENT):4% %%%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT% %UPSTREAM_CLUSTER%\n");
     Http http = new Http("GET", "/", 200, "-", "HTTP/1.1", Map.of("user-agent", "curl/8.0")::get, null, null, null);
