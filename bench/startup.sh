@@ -20,10 +20,16 @@ trap cleanup EXIT
 
 base="-XX:+UseSerialGC -Xms16m -Xmx64m"
 small="$base -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -Xss256k -XX:ReservedCodeCacheSize=24m -XX:MaxMetaspaceSize=64m -XX:+UseCompressedOops"
+# what ./vmesh proxy run uses (C2 kept: throughput matters more than a few MiB)
+launcher="-XX:+UseSerialGC -Xms8m -Xmx64m -Xss256k -XX:ReservedCodeCacheSize=32m -XX:-UsePerfData"
+lean="-XX:+UseSerialGC -Xms8m -Xmx48m -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -Xss256k -XX:ReservedCodeCacheSize=16m -XX:MaxMetaspaceSize=64m -XX:-UsePerfData"
+# each set is the command that starts the JVM, flags included
 declare -A sets=(
-  [1-heap-only]="$base"
-  [2-c1-only-small-stacks]="$small"
-  [3-small+appcds]="$small -XX:SharedArchiveFile=$work/vmesh-proxy.jsa"
+  [1-heap-only]="java $base"
+  [2-c1-only-small-stacks]="java $small"
+  [3-small+appcds]="java $small -XX:SharedArchiveFile=$work/vmesh-proxy.jsa"
+  [4-lean+appcds+malloc-arenas-2]="env MALLOC_ARENA_MAX=2 java $lean -XX:SharedArchiveFile=$work/vmesh-proxy.jsa"
+  [5-launcher]="env MALLOC_ARENA_MAX=2 java $launcher -XX:SharedArchiveFile=$work/vmesh-proxy.jsa"
 )
 
 # the AppCDS archive: one run that records the classes it loaded, as the image would do at build time
@@ -39,9 +45,10 @@ echo "| --- | ---: | ---: | ---: |"
 for name in $(printf '%s\n' "${!sets[@]}" | sort); do
   for i in $(seq "$runs"); do
     ip netns add "$ns"; ip netns exec "$ns" ip link set lo up
+    rm -f "$work/run.err" # else the wait below could read the previous run's "ready"
     start_ns=$(date +%s%N)
     # shellcheck disable=SC2086
-    ip netns exec "$ns" java ${sets[$name]} -jar "$jar" run >/dev/null 2>"$work/run.err" &
+    ip netns exec "$ns" ${sets[$name]} -jar "$jar" run >/dev/null 2>"$work/run.err" &
     pid=$!
     until grep -q "vmesh-proxy ready" "$work/run.err" 2>/dev/null; do
       kill -0 "$pid" 2>/dev/null || { cat "$work/run.err" >&2; exit 1; }
