@@ -7,6 +7,15 @@ import io.vertx.core.VertxOptions;
 import io.vmesh.proxy.accesslog.AccessLog;
 import io.vmesh.proxy.admin.AdminServer;
 import io.vmesh.proxy.admin.HealthServer;
+import io.vmesh.proxy.admin.PrometheusServer;
+import io.vmesh.proxy.admin.ServerState;
+import io.envoyproxy.envoy.config.core.v3.TrafficDirection;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Predicate;
 import io.vmesh.proxy.config.RuntimeConfig;
 import io.vmesh.proxy.listener.ListenerServer;
 import io.vmesh.proxy.stats.ProxyStats;
@@ -24,12 +33,28 @@ public final class ProxyServer {
 
   private static final Logger LOG = LoggerFactory.getLogger(ProxyServer.class);
 
-  /** @param healthPort 0 for no health server */
-  public record Settings(int concurrency, String healthAddress, int healthPort) {
+  /**
+   * @param healthPort 0 for no health server
+   * @param prometheusPort 0 for no Prometheus endpoint
+   * @param drainMillis how long connections in flight may go on after SIGTERM or {@code /drain_listeners}
+   */
+  public record Settings(int concurrency, String healthAddress, int healthPort, String prometheusAddress, int prometheusPort,
+                         long drainMillis) {
+    /** Envoy's default {@code --drain-time-s} is 600 s; a sidecar's pod has 30 s to terminate, so 5 s here. */
+    public static final long DEFAULT_DRAIN_MILLIS = 5_000;
+
     public Settings {
       if (concurrency < 1) {
         throw new IllegalArgumentException("concurrency must be at least 1, got " + concurrency);
       }
+      if (drainMillis < 0) {
+        throw new IllegalArgumentException("drain time must not be negative, got " + drainMillis);
+      }
+    }
+
+    /** No Prometheus endpoint, the default drain time. */
+    public Settings(int concurrency, String healthAddress, int healthPort) {
+      this(concurrency, healthAddress, healthPort, "0.0.0.0", 0, DEFAULT_DRAIN_MILLIS);
     }
   }
 
@@ -37,7 +62,9 @@ public final class ProxyServer {
   private final ProxyStats stats = new ProxyStats();
   // read once per accepted connection; a new configuration replaces it whole
   private final AtomicReference<RuntimeConfig> config;
-  private final AtomicBoolean ready = new AtomicBoolean();
+  private final AtomicReference<ServerState> state = new AtomicReference<>(ServerState.PRE_INITIALIZING);
+  // every ListenerServer instance, one per event loop, for draining
+  private final List<ListenerServer> listenerServers = new CopyOnWriteArrayList<>();
   private final AtomicBoolean stopping = new AtomicBoolean();
   private final CountDownLatch stopped = new CountDownLatch(1);
   private Vertx vertx;
@@ -47,6 +74,7 @@ public final class ProxyServer {
     this.config = new AtomicReference<>(initial);
     initial.listeners().keySet().forEach(stats::listener);
     initial.clusters().keySet().forEach(stats::cluster);
+    stats.serverGauge("server.state", () -> state.get().gauge());
   }
 
   /** Starts everything or fails; in particular it refuses to run on anything but native epoll. */
@@ -62,39 +90,82 @@ public final class ProxyServer {
     Clock clock = Clock.systemUTC();
     RuntimeConfig initial = config.get();
     try {
-      Future<?> started = vertx.deployVerticle(() -> new ListenerServer(config::get, stats, accessLog, clock),
-          new DeploymentOptions().setInstances(settings.concurrency()));
+      Future<?> started = vertx.deployVerticle(() -> {
+        ListenerServer l = new ListenerServer(config::get, stats, accessLog, clock);
+        listenerServers.add(l);
+        return l;
+      }, new DeploymentOptions().setInstances(settings.concurrency()));
       if (initial.admin().isPresent()) {
         started = started.compose(id -> vertx.deployVerticle(
-            new AdminServer(initial.admin().get(), stats, ready::get, config::get, this::quit)));
+            new AdminServer(initial.admin().get(), stats, state::get, config::get, this::quit, this::drainListeners)));
       }
       if (settings.healthPort() != 0) {
-        started = started.compose(id -> vertx.deployVerticle(new HealthServer(settings.healthAddress(), settings.healthPort(), ready::get)));
+        started = started.compose(id -> vertx.deployVerticle(new HealthServer(settings.healthAddress(), settings.healthPort(), state::get)));
+      }
+      if (settings.prometheusPort() != 0) {
+        started = started.compose(id -> vertx.deployVerticle(
+            new PrometheusServer(settings.prometheusAddress(), settings.prometheusPort(), stats)));
       }
       started.await(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       vertx.close();
       throw new IllegalStateException("the proxy could not start: " + e.getMessage(), e);
     }
-    ready.set(true);
+    state.compareAndSet(ServerState.PRE_INITIALIZING, ServerState.LIVE);
     String listeners = initial.boundListeners().stream()
         .map(l -> l.name() + " on " + l.address().getAddress().getHostAddress() + ":" + l.address().getPort())
         .collect(Collectors.joining(", "));
     long handoff = initial.listeners().values().stream().filter(l -> !l.bindToPort()).count();
-    LOG.info("vmesh-proxy ready: {} (+{} hand-off listeners, {} clusters), admin on {}, health on {}, {} event loops (epoll)",
+    LOG.info("vmesh-proxy ready: {} (+{} hand-off listeners, {} clusters), admin on {}, health on {}, prometheus on {}, {} event loops (epoll)",
         listeners, handoff, initial.clusters().size(), initial.admin().map(a -> a.getAddress().getHostAddress() + ":" + a.getPort()).orElse("none"),
-        settings.healthPort() == 0 ? "none" : settings.healthAddress() + ":" + settings.healthPort(), settings.concurrency());
+        settings.healthPort() == 0 ? "none" : settings.healthAddress() + ":" + settings.healthPort(),
+        settings.prometheusPort() == 0 ? "none" : settings.prometheusAddress() + ":" + settings.prometheusPort(), settings.concurrency());
   }
 
   public void awaitStop() throws InterruptedException {
     stopped.await();
   }
 
+  /**
+   * SIGTERM: health fails, every listener stops accepting, connections in flight get the drain time to
+   * finish, then everything stops (what is still open is closed). Blocks until stopped.
+   */
+  public void drainAndStop() {
+    if (stopping.get() || vertx == null) {
+      stop();
+      return;
+    }
+    long deadline = settings.drainMillis();
+    LOG.info("draining: listeners stop accepting; connections in flight have {} ms to finish", deadline);
+    try {
+      // the drain closes what is left at its deadline; the margin covers the closing itself
+      drainListeners(false).await(deadline + 5_000, TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      LOG.warn("drain did not finish cleanly: {}", e.toString());
+    }
+    stop();
+  }
+
+  /**
+   * POST /drain_listeners: stop accepting on every bound listener, or on the inbound ones only
+   * ({@code traffic_direction: INBOUND}); the proxy keeps running and reports DRAINING. The future
+   * completes when their connections have all closed, at the latest after the drain time.
+   */
+  public Future<Void> drainListeners(boolean inboundOnly) {
+    state.set(ServerState.DRAINING);
+    Set<String> inbound = config.get().bootstrap().getStaticResources().getListenersList().stream()
+        .filter(l -> l.getTrafficDirection() == TrafficDirection.INBOUND).map(Listener::getName).collect(Collectors.toSet());
+    Predicate<String> which = inboundOnly ? inbound::contains : name -> true;
+    List<Future<Void>> draining = new ArrayList<>();
+    listenerServers.forEach(l -> draining.add(l.drain(which, settings.drainMillis())));
+    return Future.all(draining).mapEmpty();
+  }
+
   public void stop() {
     if (!stopping.compareAndSet(false, true)) {
       return;
     }
-    ready.set(false);
+    state.set(ServerState.DRAINING);
     if (vertx != null) {
       try {
         vertx.close().await(10, TimeUnit.SECONDS);

@@ -12,6 +12,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import sun.misc.Signal;
 
 /** {@code vmesh-proxy run}: the sidecar process. */
 @Command(name = "run",
@@ -19,7 +20,7 @@ import picocli.CommandLine.Option;
     description = {"Run the proxy from an Envoy bootstrap file (YAML or JSON), or from the built-in one:",
         "virtualOutbound on 0.0.0.0:15001 and virtualInbound on 0.0.0.0:15006, both passthrough, admin on 127.0.0.1:15000.",
         "Exit code 2: the bootstrap was refused (the message names the file and the field).",
-        "Runs until SIGTERM, SIGINT or POST /quitquitquit."})
+        "Runs until SIGTERM or SIGINT (drain, then exit 0) or POST /quitquitquit (exit 0 at once)."})
 public final class RunCommand implements Callable<Integer> {
 
   static final int EXIT_BAD_CONFIG = 2;
@@ -36,11 +37,29 @@ public final class RunCommand implements Callable<Integer> {
   @Option(names = "--concurrency", paramLabel = "N", description = "Event loops, each with its own listener instance (default: ${DEFAULT-VALUE}).")
   int concurrency = 2;
 
+  @Option(names = "--prometheus-address", paramLabel = "IP", description = "Address of /stats/prometheus (default: ${DEFAULT-VALUE}).")
+  String prometheusAddress = "0.0.0.0";
+
+  @Option(names = "--prometheus-port", paramLabel = "PORT", description = "Port of /stats/prometheus, 0 for none (default: ${DEFAULT-VALUE}).")
+  int prometheusPort = 15090;
+
+  @Option(names = {"--drain-seconds", "--drain-time-s"}, paramLabel = "S",
+      description = "After SIGTERM, how long connections in flight may go on before they are closed (default: ${DEFAULT-VALUE}).")
+  int drainSeconds = 5;
+
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
 
   @Override
   public Integer call() throws Exception {
+    for (int port : new int[] {healthPort, prometheusPort}) {
+      if (port < 0 || port > 65535) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "ports are 0 (none) to 65535, got " + port);
+      }
+    }
+    if (drainSeconds < 0) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--drain-seconds must not be negative, got " + drainSeconds);
+    }
     RuntimeConfig config;
     String source = bootstrap == null ? "built-in bootstrap " + BootstrapLoader.DEFAULT_RESOURCE : bootstrap.toString();
     try {
@@ -53,8 +72,13 @@ public final class RunCommand implements Callable<Integer> {
       err.flush();
       return EXIT_BAD_CONFIG;
     }
-    ProxyServer server = new ProxyServer(new ProxyServer.Settings(concurrency, healthAddress, healthPort), config);
+    ProxyServer server = new ProxyServer(new ProxyServer.Settings(concurrency, healthAddress, healthPort, prometheusAddress,
+        prometheusPort, drainSeconds * 1000L), config);
     server.start();
+    // SIGTERM drains, as Envoy's does; handling it ourselves (not in a shutdown hook) lets the exit code be 0
+    for (String name : new String[] {"TERM", "INT"}) {
+      Signal.handle(new Signal(name), sig -> new Thread(server::drainAndStop, "vmesh-drain").start());
+    }
     Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "vmesh-shutdown"));
     server.awaitStop();
     return 0;

@@ -54,6 +54,7 @@ class ProxyServerTest {
     int front = freePort();
     int admin = freePort();
     int health = freePort();
+    int prometheus = freePort();
     String tcp = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
     RuntimeConfig config = RuntimeConfigBuilder.build(BootstrapLoader.parse("""
         admin: { address: { socket_address: { address: 127.0.0.1, port_value: %d } } }
@@ -69,7 +70,7 @@ class ProxyServerTest {
               endpoints:
               - lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %d } } } } ]
         """.formatted(admin, front, tcp, echo.getLocalPort()), false), Clock.systemUTC());
-    proxy = new ProxyServer(new ProxyServer.Settings(1, "127.0.0.1", health), config);
+    proxy = new ProxyServer(new ProxyServer.Settings(1, "127.0.0.1", health, "127.0.0.1", prometheus, 5000), config);
     proxy.start();
     String base = "http://127.0.0.1:" + admin;
 
@@ -82,7 +83,19 @@ class ProxyServerTest {
     assertThat(get(base + "/config_dump")).startsWith("200 {").contains("\"name\": \"front\"");
     awaitStat(base, "cluster.echo.upstream_cx_total: 1");
     assertThat(get(base + "/stats")).contains("cluster.echo.upstream_cx_tx_bytes_total: 21",
-        "cluster.echo.upstream_cx_rx_bytes_total: 21", "listener.front.downstream_cx_total: 1");
+        "cluster.echo.upstream_cx_rx_bytes_total: 21", "listener.front.downstream_cx_total: 1",
+        "tcp.echo.downstream_cx_total: 1\n", "tcp.echo.downstream_cx_rx_bytes_total: 21\n", "server.state: 0\n");
+    // the same counters, Istio's names and labels, on the Prometheus port and on admin
+    String scraped = get("http://127.0.0.1:" + prometheus + "/stats/prometheus");
+    assertThat(scraped).startsWith("200 ").contains(
+        "envoy_cluster_upstream_cx_total{envoy_cluster_name=\"echo\"} 1.0",
+        "envoy_cluster_upstream_cx_tx_bytes_total{envoy_cluster_name=\"echo\"} 21.0",
+        "envoy_listener_downstream_cx_total{envoy_listener_name=\"front\"} 1.0",
+        "envoy_tcp_downstream_cx_tx_bytes_total{envoy_tcp_prefix=\"echo\"} 21.0",
+        "envoy_listener_downstream_cx_length_ms_count{envoy_listener_name=\"front\"} 1",
+        "envoy_server_state 0.0");
+    assertThat(get(base + "/stats/prometheus")).contains("envoy_cluster_upstream_cx_total{envoy_cluster_name=\"echo\"} 1.0");
+    assertThat(get("http://127.0.0.1:" + prometheus + "/stats")).startsWith("404 ");
     assertThat(get(base + "/quitquitquit")).startsWith("405 ");
 
     HttpResponse<String> quit = http.send(HttpRequest.newBuilder(URI.create(base + "/quitquitquit"))

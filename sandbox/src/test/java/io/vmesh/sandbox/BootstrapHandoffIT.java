@@ -4,6 +4,7 @@ import static io.vmesh.sandbox.PodClient.delta;
 import static io.vmesh.sandbox.PodClient.localAddress;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.vmesh.proxy.accesslog.AccessLogLine;
 import io.vmesh.sandbox.topology.Pod;
 import io.vmesh.sandbox.topology.PodProcess;
 import io.vmesh.sandbox.topology.RunAs;
@@ -121,9 +122,10 @@ class BootstrapHandoffIT {
 
     assertThat(r.exitCode()).as(r.stdout() + r.stderr()).isZero();
     assertThat(r.stdout()).endsWith("reply: handed off\n");
-    String line = sidecar.awaitLine(l -> l.contains("downstream=" + localAddress(r) + " "), TIMEOUT);
-    assertThat(line).contains("listener=" + handoffListener + " ", "original_dst=" + server.ip() + ":7000 ",
-        "cluster=echo-7001 ").endsWith("result=OK");
+    assertThat(AccessLogs.awaitFrom(sidecar, localAddress(r), TIMEOUT))
+        .extracting(AccessLogLine::listener, AccessLogLine::downstreamLocalAddress, AccessLogLine::upstreamCluster,
+            AccessLogLine::upstreamHost, AccessLogLine::responseFlags, AccessLogLine::responseCodeDetails)
+        .containsExactly(handoffListener, server.ip() + ":7000", "echo-7001", server.ip() + ":7001", "-", "-");
     Map<String, Long> after = stats();
     assertThat(delta(before, after, "listener.virtualOutbound.downstream_cx_total")).isEqualTo(1);
     assertThat(delta(before, after, "listener." + handoffListener + ".downstream_cx_total")).isEqualTo(1);
@@ -139,9 +141,10 @@ class BootstrapHandoffIT {
 
     assertThat(r.exitCode()).as(r.stdout() + r.stderr()).isZero();
     assertThat(r.stdout()).endsWith("reply: passed through\n");
-    assertThat(sidecar.awaitLine(l -> l.contains("downstream=" + localAddress(r) + " "), TIMEOUT))
-        .contains("listener=virtualOutbound ", "original_dst=" + server.ip() + ":7001 ", "cluster=PassthroughCluster ")
-        .endsWith("result=OK");
+    assertThat(AccessLogs.awaitFrom(sidecar, localAddress(r), TIMEOUT))
+        .extracting(AccessLogLine::listener, AccessLogLine::downstreamLocalAddress, AccessLogLine::upstreamCluster,
+            AccessLogLine::responseFlags, AccessLogLine::responseCodeDetails)
+        .containsExactly("virtualOutbound", server.ip() + ":7001", "PassthroughCluster", "-", "-");
     Map<String, Long> after = stats();
     assertThat(delta(before, after, "cluster.PassthroughCluster.upstream_cx_total")).isEqualTo(1);
     assertThat(delta(before, after, "cluster.echo-7001.upstream_cx_total")).isZero();
@@ -156,8 +159,13 @@ class BootstrapHandoffIT {
 
     assertThat(r.exitCode()).as(r.stdout() + r.stderr()).isZero();
     assertThat(r.stdout()).endsWith("reply: inbound\n");
-    assertThat(serverSidecar.awaitLine(l -> l.contains("listener=virtualInbound ") && l.contains("bytes_received=7 "), TIMEOUT))
-        .contains("original_dst=" + server.ip() + ":7001 ", "cluster=InboundPassthroughCluster ").endsWith("result=OK");
+    AccessLogLine inbound = AccessLogs.awaitMatching(serverSidecar,
+        l -> l.listener().equals("virtualInbound") && l.bytesReceived() == 7, TIMEOUT);
+    assertThat(inbound)
+        .extracting(AccessLogLine::downstreamLocalAddress, AccessLogLine::upstreamCluster, AccessLogLine::responseFlags,
+            AccessLogLine::responseCodeDetails)
+        .containsExactly(server.ip() + ":7001", "InboundPassthroughCluster", "-", "-");
+    assertThat(inbound.upstreamLocalAddress()).as("the app sees the connection come from 127.0.0.6").startsWith("127.0.0.6:");
     Map<String, Long> after = serverClient.stats();
     assertThat(delta(before, after, "listener.virtualInbound.downstream_cx_total")).isEqualTo(1);
     assertThat(delta(before, after, "cluster.InboundPassthroughCluster.upstream_cx_total")).isEqualTo(1);
@@ -172,8 +180,10 @@ class BootstrapHandoffIT {
     SystemCommand.Result r = serverClient.echo(APP, "127.0.0.1:15006", "loop?");
 
     assertThat(r.exitCode()).isEqualTo(1);
-    assertThat(serverSidecar.awaitLine(l -> l.contains("downstream=" + localAddress(r) + " "), TIMEOUT))
-        .contains("listener=virtualInbound ", "original_dst=127.0.0.1:15006 ").endsWith("result=LOOP_REFUSED");
+    assertThat(AccessLogs.awaitFrom(serverSidecar, localAddress(r), TIMEOUT))
+        .extracting(AccessLogLine::listener, AccessLogLine::downstreamLocalAddress, AccessLogLine::responseFlags,
+            AccessLogLine::responseCodeDetails)
+        .containsExactly("virtualInbound", "127.0.0.1:15006", "UH", "loop_refused");
     Map<String, Long> after = serverClient.stats();
     assertThat(delta(before, after, "listener.virtualInbound.downstream_cx_loop_refused")).isEqualTo(1);
     assertThat(delta(before, after, "cluster.InboundPassthroughCluster.upstream_cx_total")).isZero();
@@ -187,9 +197,10 @@ class BootstrapHandoffIT {
 
     assertThat(r.exitCode()).isEqualTo(1);
     assertThat(r.stdout()).doesNotContain("reply: anyone?");
-    assertThat(sidecar.awaitLine(l -> l.contains("downstream=" + localAddress(r) + " "), TIMEOUT))
-        .contains("listener=virtualOutbound ", "original_dst=" + Topology.GATEWAY + ":7001 ", "cluster=BlackHoleCluster ")
-        .endsWith("result=NO_HEALTHY_UPSTREAM");
+    assertThat(AccessLogs.awaitFrom(sidecar, localAddress(r), TIMEOUT))
+        .extracting(AccessLogLine::listener, AccessLogLine::downstreamLocalAddress, AccessLogLine::upstreamCluster,
+            AccessLogLine::responseFlags, AccessLogLine::responseCodeDetails)
+        .containsExactly("virtualOutbound", Topology.GATEWAY + ":7001", "BlackHoleCluster", "UH", "no_healthy_upstream");
     Map<String, Long> after = stats();
     assertThat(delta(before, after, "cluster.BlackHoleCluster.upstream_cx_none_healthy")).isEqualTo(1);
     assertThat(delta(before, after, "cluster.PassthroughCluster.upstream_cx_total")).isZero();

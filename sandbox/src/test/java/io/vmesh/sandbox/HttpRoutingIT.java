@@ -3,6 +3,7 @@ package io.vmesh.sandbox;
 import static io.vmesh.sandbox.PodClient.delta;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.vmesh.proxy.accesslog.AccessLogLine;
 import io.vmesh.sandbox.topology.Pod;
 import io.vmesh.sandbox.topology.PodProcess;
 import io.vmesh.sandbox.topology.RunAs;
@@ -115,8 +116,11 @@ class HttpRoutingIT {
     assertThat(httpGet("/two/who").stdout()).isEqualTo("server two\n");
     assertThat(httpGet("/one/who").stdout()).isEqualTo("server one\n");
 
-    assertThat(sidecar.awaitLine(l -> l.contains("path=/two/who "), TIMEOUT)).contains("listener=0.0.0.0_8080 ",
-        "original_dst=" + server.ip() + ":8080 ", "cluster=two ", "method=GET ", "status=200 ").endsWith("response_flags=-");
+    assertThat(AccessLogs.awaitMatching(sidecar, l -> l.path().equals("/two/who"), TIMEOUT))
+        .extracting(AccessLogLine::listener, AccessLogLine::downstreamLocalAddress, AccessLogLine::upstreamCluster,
+            AccessLogLine::upstreamHost, AccessLogLine::method, AccessLogLine::responseCode, AccessLogLine::responseFlags,
+            AccessLogLine::responseCodeDetails)
+        .containsExactly("0.0.0.0_8080", server.ip() + ":8080", "two", server.ip() + ":8082", "GET", "200", "-", "via_upstream");
     Map<String, Long> after = client.stats();
     assertThat(delta(before, after, "listener.0.0.0.0_8080.downstream_cx_total")).isEqualTo(3);
     assertThat(delta(before, after, "cluster.one.upstream_rq_2xx")).isEqualTo(2);
@@ -129,8 +133,10 @@ class HttpRoutingIT {
     SystemCommand.Result r = httpGet("/three/who");
 
     assertThat(r.exitCode()).isEqualTo(1);
-    assertThat(sidecar.awaitLine(l -> l.contains("path=/three/who "), TIMEOUT))
-        .contains("listener=0.0.0.0_8080 ", "status=404 ", "result=NO_ROUTE ").endsWith("response_flags=NR");
+    assertThat(AccessLogs.awaitMatching(sidecar, l -> l.path().equals("/three/who"), TIMEOUT))
+        .extracting(AccessLogLine::listener, AccessLogLine::responseCode, AccessLogLine::responseCodeDetails,
+            AccessLogLine::responseFlags)
+        .containsExactly("0.0.0.0_8080", "404", "route_not_found", "NR");
   }
 
   private static SystemCommand.Result httpGet(String path) {

@@ -2,6 +2,7 @@ package io.vmesh.sandbox;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.vmesh.proxy.accesslog.AccessLogLine;
 import io.vmesh.sandbox.topology.Pod;
 import io.vmesh.sandbox.topology.PodProcess;
 import io.vmesh.sandbox.topology.RunAs;
@@ -73,13 +74,12 @@ class OutboundCaptureIT {
     assertThat(r.exitCode()).as(r.stdout() + r.stderr()).isZero();
     assertThat(r.stdout()).endsWith("reply: " + message + "\n");
     String clientAddress = localAddress(r);
-    String line = sidecar.awaitLine(l -> l.contains("downstream=" + clientAddress + " "), TIMEOUT);
-    assertThat(line)
-        .contains("listener=virtualOutbound")
-        .contains("original_dst=" + target + " ")
-        .contains("cluster=PassthroughCluster")
-        .contains("bytes_received=" + message.length() + " bytes_sent=" + message.length() + " ")
-        .endsWith("result=OK");
+    assertThat(AccessLogs.awaitFrom(sidecar, clientAddress, TIMEOUT))
+        .extracting(AccessLogLine::listener, AccessLogLine::downstreamLocalAddress, AccessLogLine::upstreamCluster,
+            AccessLogLine::upstreamHost, AccessLogLine::bytesReceived, AccessLogLine::bytesSent, AccessLogLine::responseFlags,
+            AccessLogLine::responseCodeDetails)
+        .containsExactly("virtualOutbound", target, "PassthroughCluster", target, (long) message.length(), (long) message.length(),
+            "-", "-");
     Map<String, Long> after = stats();
     assertThat(delta(before, after, "listener.virtualOutbound.downstream_cx_total")).isEqualTo(1);
     assertThat(delta(before, after, "cluster.PassthroughCluster.upstream_cx_total")).isEqualTo(1);
@@ -97,7 +97,7 @@ class OutboundCaptureIT {
     Map<String, Long> after = stats();
     assertThat(delta(before, after, "listener.virtualOutbound.downstream_cx_total")).isZero();
     String clientAddress = localAddress(r);
-    assertThat(sidecar.stdout()).noneMatch(l -> l.contains("downstream=" + clientAddress + " "));
+    assertThat(AccessLogs.anyFrom(sidecar.stdout(), clientAddress)).isFalse();
   }
 
   @Test
@@ -112,8 +112,9 @@ class OutboundCaptureIT {
     assertThat(delta(before, after, "listener.virtualOutbound.downstream_cx_loop_refused")).isEqualTo(1);
     assertThat(delta(before, after, "cluster.PassthroughCluster.upstream_cx_total")).isZero();
     String clientAddress = localAddress(r);
-    assertThat(sidecar.awaitLine(l -> l.contains("downstream=" + clientAddress + " "), TIMEOUT))
-        .contains("original_dst=127.0.0.1:15001 ").endsWith("result=LOOP_REFUSED");
+    assertThat(AccessLogs.awaitFrom(sidecar, clientAddress, TIMEOUT))
+        .extracting(AccessLogLine::downstreamLocalAddress, AccessLogLine::responseFlags, AccessLogLine::responseCodeDetails)
+        .containsExactly("127.0.0.1:15001", "UH", "loop_refused");
   }
 
   @Test
@@ -127,8 +128,9 @@ class OutboundCaptureIT {
     Map<String, Long> after = stats();
     assertThat(delta(before, after, "cluster.PassthroughCluster.upstream_cx_connect_fail")).isEqualTo(1);
     String clientAddress = localAddress(r);
-    assertThat(sidecar.awaitLine(l -> l.contains("downstream=" + clientAddress + " "), TIMEOUT))
-        .contains("original_dst=" + server.ip() + ":7999 ").endsWith("result=UPSTREAM_CONNECT_FAILED");
+    assertThat(AccessLogs.awaitFrom(sidecar, clientAddress, TIMEOUT))
+        .extracting(AccessLogLine::downstreamLocalAddress, AccessLogLine::responseFlags)
+        .containsExactly(server.ip() + ":7999", "UF");
   }
 
   @Test

@@ -10,40 +10,47 @@ import io.vmesh.proxy.cluster.ClusterConfig;
 import io.vmesh.proxy.config.RuntimeConfig;
 import io.vmesh.proxy.listener.ListenerConfig;
 import io.vmesh.proxy.stats.ProxyStats;
+import io.vertx.core.http.HttpServerResponse;
 import java.net.InetSocketAddress;
-import java.util.function.BooleanSupplier;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
  * The admin endpoint, on loopback only (like Envoy's :15000): {@code /ready}, {@code /stats},
- * {@code /config_dump}, {@code /listeners}, {@code /clusters}, POST {@code /quitquitquit}.
+ * {@code /stats/prometheus}, {@code /config_dump}, {@code /listeners}, {@code /clusters}, POST
+ * {@code /quitquitquit}, POST {@code /drain_listeners}.
  */
 public final class AdminServer extends VerticleBase {
 
   private static final String INDEX = """
       vmesh-proxy admin
-        /ready              200 once every listener is bound
-        /stats              counters, one 'name: value' a line
+        /ready              200 LIVE once every listener is bound; 503 PRE_INITIALIZING or DRAINING
+        /stats              counters and gauges, one 'name: value' a line
+        /stats/prometheus   every meter, histograms included, in Prometheus's text format
         /config_dump        the running configuration as Envoy's ConfigDump JSON
         /listeners          name::address, one listener a line
         /clusters           name::property::value, one line each
         /quitquitquit       POST: exit cleanly
+        /drain_listeners    POST: stop accepting (?inboundonly: inbound listeners only), keep running
       """;
 
   private final InetSocketAddress address;
   private final ProxyStats stats;
-  private final BooleanSupplier ready;
+  private final Supplier<ServerState> state;
   private final Supplier<RuntimeConfig> configs;
   private final Runnable quit;
+  private final Function<Boolean, Future<Void>> drain;
   private HttpServer server;
 
-  public AdminServer(InetSocketAddress address, ProxyStats stats, BooleanSupplier ready, Supplier<RuntimeConfig> configs,
-                     Runnable quit) {
+  /** @param drain stops accepting on every listener, or on the inbound ones only when given true */
+  public AdminServer(InetSocketAddress address, ProxyStats stats, Supplier<ServerState> state, Supplier<RuntimeConfig> configs,
+                     Runnable quit, Function<Boolean, Future<Void>> drain) {
     this.address = address;
     this.stats = stats;
-    this.ready = ready;
+    this.state = state;
     this.configs = configs;
     this.quit = quit;
+    this.drain = drain;
   }
 
   @Override
@@ -61,24 +68,42 @@ public final class AdminServer extends VerticleBase {
     var res = req.response().putHeader("content-type", "text/plain; charset=utf-8");
     switch (req.path()) {
       case "/ready" -> {
-        boolean live = ready.getAsBoolean();
-        res.setStatusCode(live ? 200 : 503).end(live ? "LIVE\n" : "PRE_INITIALIZING\n");
+        ServerState now = state.get();
+        res.setStatusCode(now == ServerState.LIVE ? 200 : 503).end(now + "\n");
       }
       case "/stats" -> res.end(stats.text());
+      case "/stats/prometheus" -> vertx.executeBlocking(stats::prometheus, false)
+          .onSuccess(text -> res.putHeader("content-type", PrometheusServer.CONTENT_TYPE).end(text))
+          .onFailure(t -> res.setStatusCode(500).end(t + "\n"));
       case "/config_dump" -> res.putHeader("content-type", "application/json").end(configs.get().configDump());
       case "/listeners" -> res.end(listeners(configs.get()));
       case "/clusters" -> res.end(clusters(configs.get()));
       case "/quitquitquit" -> {
-        if (req.method() != HttpMethod.POST) {
-          res.setStatusCode(405).putHeader("allow", "POST").end("use POST\n");
+        if (!postOnly(req, res)) {
           return;
         }
         // answer first: stopping closes this very server
         res.end("OK\n").onComplete(v -> quit.run());
       }
+      case "/drain_listeners" -> {
+        if (!postOnly(req, res)) {
+          return;
+        }
+        // answered at once, as Envoy does: the listeners unbind in a moment, their connections drain on their own
+        drain.apply(req.params().contains("inboundonly"));
+        res.end("OK\n");
+      }
       case "/" -> res.end(INDEX);
       default -> res.setStatusCode(404).end("no admin endpoint " + req.path() + "; see /\n");
     }
+  }
+
+  private static boolean postOnly(HttpServerRequest req, HttpServerResponse res) {
+    if (req.method() != HttpMethod.POST) {
+      res.setStatusCode(405).putHeader("allow", "POST").end("use POST\n");
+      return false;
+    }
+    return true;
   }
 
   /** Envoy's text form: {@code name::ip:port}. */

@@ -1,13 +1,14 @@
 package io.vmesh.proxy.cluster;
 
 import java.net.InetSocketAddress;
+import java.time.Clock;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * One upstream cluster as the proxy runs it: {@code STATIC} (fixed endpoints, round robin; none at all
- * makes it a black hole) or {@code ORIGINAL_DST} (each connection goes where it was originally sent).
+ * One upstream cluster as the proxy runs it: {@code STATIC} (fixed endpoints picked by its
+ * {@link LoadBalancer}; none at all makes it a black hole) or {@code ORIGINAL_DST} (each connection goes
+ * where it was originally sent).
  */
 public final class ClusterConfig {
 
@@ -18,15 +19,25 @@ public final class ClusterConfig {
   private final List<InetSocketAddress> endpoints;
   private final int connectTimeoutMillis;
   private final String sourceAddress;
-  private final AtomicInteger next = new AtomicInteger();
+  private final LoadBalancer balancer;
 
-  /** @param sourceAddress the local address upstream connections bind, or null for the kernel's choice */
+  /** Round robin, no outlier detection. */
   public ClusterConfig(String name, Type type, List<InetSocketAddress> endpoints, int connectTimeoutMillis, String sourceAddress) {
+    this(name, type, endpoints, connectTimeoutMillis, sourceAddress, LoadBalancer.Policy.ROUND_ROBIN, null, Clock.systemUTC());
+  }
+
+  /**
+   * @param sourceAddress the local address upstream connections bind, or null for the kernel's choice
+   * @param outlier null for no outlier detection
+   */
+  public ClusterConfig(String name, Type type, List<InetSocketAddress> endpoints, int connectTimeoutMillis, String sourceAddress,
+                       LoadBalancer.Policy policy, OutlierDetection outlier, Clock clock) {
     this.name = name;
     this.type = type;
     this.endpoints = List.copyOf(endpoints);
     this.connectTimeoutMillis = connectTimeoutMillis;
     this.sourceAddress = sourceAddress;
+    this.balancer = new LoadBalancer(this.endpoints, policy, outlier, clock);
   }
 
   public String name() {
@@ -49,11 +60,37 @@ public final class ClusterConfig {
     return Optional.ofNullable(sourceAddress);
   }
 
-  /** Round robin over the endpoints; empty when there are none (a black hole such as BlackHoleCluster). */
+  public LoadBalancer balancer() {
+    return balancer;
+  }
+
+  /** The next endpoint by the cluster's policy, skipping ejected hosts; empty when there are none (a black hole such as BlackHoleCluster). */
   public Optional<InetSocketAddress> nextEndpoint() {
-    if (endpoints.isEmpty()) {
-      return Optional.empty();
-    }
-    return Optional.of(endpoints.get(Math.floorMod(next.getAndIncrement(), endpoints.size())));
+    return balancer.pick();
+  }
+
+  /** A connection (tcp_proxy) to {@code endpoint} is being made; {@link #connected} or {@link #connectFailed} follows. */
+  public void connectionStarted(InetSocketAddress endpoint) {
+    balancer.started(endpoint);
+  }
+
+  /** ... it was made: a success for outlier detection; {@link #connectionEnded} follows. */
+  public void connected(InetSocketAddress endpoint) {
+    balancer.result(endpoint, 200);
+  }
+
+  /**
+   * ... it could not be made: a failure for outlier detection, and the connection is over.
+   *
+   * @return whether this ejected the endpoint
+   */
+  public boolean connectFailed(InetSocketAddress endpoint) {
+    balancer.ended(endpoint);
+    return balancer.connectFailed(endpoint);
+  }
+
+  /** A connection that was made has ended. */
+  public void connectionEnded(InetSocketAddress endpoint) {
+    balancer.ended(endpoint);
   }
 }

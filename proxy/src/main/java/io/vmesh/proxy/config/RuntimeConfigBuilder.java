@@ -22,6 +22,8 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.netty.util.NetUtil;
 import io.vmesh.proxy.cluster.ClusterConfig;
+import io.vmesh.proxy.cluster.LoadBalancer;
+import io.vmesh.proxy.cluster.OutlierDetection;
 import io.vmesh.proxy.filter.TcpProxyRoute;
 import io.vmesh.proxy.http.HttpConnectionManagerConfig;
 import io.vmesh.proxy.listener.FilterChainConfig;
@@ -69,7 +71,7 @@ public final class RuntimeConfigBuilder {
       admin = socketAddress(bootstrap.getAdmin().getAddress(), "admin.address", true);
     }
     Bootstrap.StaticResources resources = bootstrap.getStaticResources();
-    Map<String, ClusterConfig> clusters = clusters(resources.getClustersList());
+    Map<String, ClusterConfig> clusters = clusters(resources.getClustersList(), clock);
     Map<String, ListenerConfig> listeners = new LinkedHashMap<>();
     Map<String, String> addressOwners = new HashMap<>();
     Set<String> names = new HashSet<>();
@@ -110,7 +112,7 @@ public final class RuntimeConfigBuilder {
         Map.copyOf(exact), Map.copyOf(wildcard), admin, clock.instant());
   }
 
-  private Map<String, ClusterConfig> clusters(List<Cluster> protos) {
+  private Map<String, ClusterConfig> clusters(List<Cluster> protos, Clock clock) {
     Map<String, ClusterConfig> clusters = new LinkedHashMap<>();
     Set<String> names = new HashSet<>();
     for (int i = 0; i < protos.size(); i++) {
@@ -130,11 +132,11 @@ public final class RuntimeConfigBuilder {
           yield null;
         }
       };
-      // Envoy's own rule: an ORIGINAL_DST cluster balances by itself, every other type by lb_policy
-      Cluster.LbPolicy expected = type == ClusterConfig.Type.ORIGINAL_DST ? Cluster.LbPolicy.CLUSTER_PROVIDED : Cluster.LbPolicy.ROUND_ROBIN;
-      if (type != null && c.getLbPolicy() != expected) {
-        problems.add(ConfigException.at(at + ".lb_policy", c.getLbPolicy() + " is not supported for a " + c.getType()
-            + " cluster (use " + expected + ")"));
+      LoadBalancer.Policy policy = lbPolicy(c, type, at);
+      OutlierDetection outlier = c.hasOutlierDetection() ? ClusterOptionsBuilder.outlierDetection(c.getOutlierDetection(),
+          at + ".outlier_detection", problems) : null;
+      if (outlier != null && type == ClusterConfig.Type.ORIGINAL_DST) {
+        problems.add(ConfigException.at(at + ".outlier_detection", "an ORIGINAL_DST cluster has no endpoints to eject"));
       }
       int timeout = DEFAULT_CONNECT_TIMEOUT_MILLIS;
       if (c.hasConnectTimeout()) {
@@ -173,7 +175,7 @@ public final class RuntimeConfigBuilder {
         source = bind == null ? null : NetUtil.toAddressString(bind.getAddress());
       }
       if (problems.size() == before) {
-        clusters.put(c.getName(), new ClusterConfig(c.getName(), type, endpoints, timeout, source));
+        clusters.put(c.getName(), new ClusterConfig(c.getName(), type, endpoints, timeout, source, policy, outlier, clock));
       }
     }
     return clusters;
@@ -293,7 +295,35 @@ public final class RuntimeConfigBuilder {
       }
       default -> problems.add(ConfigException.at(fat, "a tcp_proxy needs cluster or weighted_clusters"));
     }
+    if (route != null && tcp.hasIdleTimeout()) {
+      // Envoy: 0s disables it; unset means one hour
+      long idle = timeoutMillis(tcp.getIdleTimeout(), fat + ".idle_timeout", problems);
+      route = idle < 0 ? null : route.withIdleTimeout(idle);
+    }
     return route == null ? null : FilterChainConfig.tcp(fc.getName(), route);
+  }
+
+  /** Envoy's own rule: an ORIGINAL_DST cluster balances by itself (CLUSTER_PROVIDED), every other type by lb_policy. */
+  private LoadBalancer.Policy lbPolicy(Cluster c, ClusterConfig.Type type, String at) {
+    if (type == null) {
+      return null;
+    }
+    if (type == ClusterConfig.Type.ORIGINAL_DST) {
+      if (c.getLbPolicy() != Cluster.LbPolicy.CLUSTER_PROVIDED) {
+        problems.add(ConfigException.at(at + ".lb_policy", c.getLbPolicy() + " is not supported for a " + c.getType()
+            + " cluster (use CLUSTER_PROVIDED)"));
+      }
+      return null;
+    }
+    return switch (c.getLbPolicy()) {
+      case ROUND_ROBIN -> LoadBalancer.Policy.ROUND_ROBIN;
+      case LEAST_REQUEST -> LoadBalancer.Policy.LEAST_REQUEST;
+      default -> {
+        problems.add(ConfigException.at(at + ".lb_policy", c.getLbPolicy() + " is not supported for a " + c.getType()
+            + " cluster (use ROUND_ROBIN or LEAST_REQUEST)"));
+        yield null;
+      }
+    };
   }
 
   /** A timeout where 0 means none: refused when negative or under a millisecond. */

@@ -12,6 +12,7 @@ import io.envoyproxy.envoy.admin.v3.ListenersConfigDump;
 import io.envoyproxy.envoy.config.bootstrap.v3.Admin;
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.cluster.v3.OutlierDetection;
 import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.BindConfig;
 import io.envoyproxy.envoy.config.core.v3.CidrRange;
@@ -96,7 +97,7 @@ public final class SupportedFields {
         "application_protocols", "direct_source_prefix_ranges", "source_type", "source_prefix_ranges", "source_ports");
     put(m, CidrRange.getDescriptor(), "address_prefix", "prefix_len");
     put(m, Filter.getDescriptor(), "name", "typed_config");
-    put(m, TcpProxy.getDescriptor(), "stat_prefix", "cluster", "weighted_clusters");
+    put(m, TcpProxy.getDescriptor(), "stat_prefix", "cluster", "weighted_clusters", "idle_timeout");
     put(m, TcpProxy.WeightedCluster.getDescriptor(), "clusters");
     put(m, TcpProxy.WeightedCluster.ClusterWeight.getDescriptor(), "name", "weight");
     put(m, HttpConnectionManager.getDescriptor(), "stat_prefix", "codec_type", "route_config", "http_filters");
@@ -114,7 +115,9 @@ public final class SupportedFields {
     put(m, WeightedCluster.ClusterWeight.getDescriptor(), "name", "weight");
     put(m, RetryPolicy.getDescriptor(), "retry_on", "num_retries");
     put(m, Cluster.getDescriptor(), "name", "type", "lb_policy", "connect_timeout", "load_assignment",
-        "upstream_bind_config");
+        "upstream_bind_config", "outlier_detection");
+    put(m, OutlierDetection.getDescriptor(), "consecutive_5xx", "consecutive_gateway_failure", "enforcing_consecutive_5xx",
+        "enforcing_consecutive_gateway_failure", "interval", "base_ejection_time", "max_ejection_percent", "max_ejection_time");
     put(m, BindConfig.getDescriptor(), "source_address");
     put(m, ClusterLoadAssignment.getDescriptor(), "cluster_name", "endpoints");
     put(m, LocalityLbEndpoints.getDescriptor(), "lb_endpoints");

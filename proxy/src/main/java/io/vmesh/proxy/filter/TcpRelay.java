@@ -6,9 +6,11 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.internal.net.NetSocketInternal;
+import java.util.concurrent.TimeUnit;
 import java.util.function.LongConsumer;
 
 /**
@@ -18,6 +20,7 @@ import java.util.function.LongConsumer;
  * before it is written), so protocols that shut down their sending side and then read still work.
  * Created when the downstream connection is accepted, so nothing it sends (bytes or FIN) is lost
  * while the upstream is being dialled. Both sockets live on one event loop; every method runs there.
+ * With an idle timeout, both sides are closed once no byte has moved either way for that long.
  */
 public final class TcpRelay {
 
@@ -29,6 +32,10 @@ public final class TcpRelay {
   private Direction toDownstream;
   private boolean downstreamClosed;
   private boolean upstreamClosed;
+  private long idleTimeoutNanos;
+  private long lastActivity;
+  private ScheduledFuture<?> idleTimer;
+  private boolean idleTimedOut;
 
   /**
    * Takes over an accepted socket: pauses it until {@link #connect} and watches it for FIN and close.
@@ -52,6 +59,8 @@ public final class TcpRelay {
     this.downstream = downstream;
     this.onSent = onSent;
     this.toUpstream = new Direction(downstream, onReceived);
+    // ended connections stop their idle timer whichever side closed first
+    downstream.channelHandlerContext().channel().closeFuture().addListener(f -> cancelIdleTimer());
     toUpstream.initial = alreadyRead;
     toUpstream.finPending = finAlreadyRead;
     downstream.closeHandler(v -> {
@@ -62,6 +71,20 @@ public final class TcpRelay {
       checkDone();
     });
     downstream.exceptionHandler(t -> downstream.close());
+  }
+
+  /**
+   * Closes both sides once no byte has moved either way for {@code millis} (tcp_proxy's
+   * {@code idle_timeout}); 0 for never. Call before {@link #connect}; the clock starts there.
+   */
+  public TcpRelay idleTimeout(long millis) {
+    this.idleTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(millis);
+    return this;
+  }
+
+  /** Whether the relay ended because of its idle timeout. */
+  public boolean idleTimedOut() {
+    return idleTimedOut;
   }
 
   /** Starts forwarding to {@code upstream}; the future completes once both sockets are closed. */
@@ -79,10 +102,41 @@ public final class TcpRelay {
       toUpstream.releaseInitial();
       upstream.close();
     } else {
+      lastActivity = System.nanoTime();
+      if (idleTimeoutNanos > 0) {
+        scheduleIdleCheck(idleTimeoutNanos);
+      }
       toUpstream.start(upstream);
       toDownstream.start(downstream);
     }
     return done.future();
+  }
+
+  /** One timer per connection, moved forward only when it fires: traffic costs a field write, not a reschedule. */
+  private void scheduleIdleCheck(long delayNanos) {
+    idleTimer = downstream.channelHandlerContext().executor().schedule(this::checkIdle, delayNanos, TimeUnit.NANOSECONDS);
+  }
+
+  private void checkIdle() {
+    idleTimer = null;
+    if (downstreamClosed && upstreamClosed) {
+      return;
+    }
+    long idle = System.nanoTime() - lastActivity;
+    if (idle >= idleTimeoutNanos) {
+      idleTimedOut = true;
+      downstream.close();
+      upstream.close();
+    } else {
+      scheduleIdleCheck(idleTimeoutNanos - idle);
+    }
+  }
+
+  private void cancelIdleTimer() {
+    if (idleTimer != null) {
+      idleTimer.cancel(false);
+      idleTimer = null;
+    }
   }
 
   /** Gives up on the connection before any upstream: closes the downstream socket. */
@@ -166,6 +220,7 @@ public final class TcpRelay {
       }
       int n = buf.readableBytes();
       bytes += n;
+      lastActivity = System.nanoTime();
       onBytes.accept(n);
       lastWrite = to.writeMessage(buf);
       if (!paused && to.writeQueueFull()) {

@@ -230,7 +230,7 @@ public final class HttpConnectionManager {
     int status = cause instanceof TooLongHttpHeaderException || cause instanceof TooLongHttpLineException ? 431 : 400;
     FullHttpResponse reply = localReply(HttpResponseStatus.valueOf(status), status == 431 ? "Request Header Fields Too Large" : "Bad Request", true);
     socket.writeMessage(reply).onComplete(ar -> socket.close());
-    log(requestStart, requestStartNanos, "-", "-", null, 0, 0, status, "DPE", Result.BAD_REQUEST);
+    log(requestStart, requestStartNanos, null, 0, 0, Result.BAD_REQUEST, new AccessLog.Http("-", "-", status, "DPE"));
   }
 
   /**
@@ -303,10 +303,9 @@ public final class HttpConnectionManager {
     }
   }
 
-  private void log(Instant start, long startNanos, String method, String path, String cluster, long received, long sent,
-                   int status, String flags, Result result) {
+  private void log(Instant start, long startNanos, String cluster, long received, long sent, Result result, AccessLog.Http http) {
     accessLog.log(new AccessLog.Entry(start, downstream.listener(), downstream.peer(), downstream.destination(), cluster,
-        received, sent, (System.nanoTime() - startNanos) / 1_000_000, result, new AccessLog.Http(method, path, status, flags)));
+        received, sent, (System.nanoTime() - startNanos) / 1_000_000, result, http));
   }
 
   private static FullHttpResponse localReply(HttpResponseStatus status, String text, boolean close) {
@@ -339,6 +338,10 @@ public final class HttpConnectionManager {
     boolean headersSent;
     HttpClientRequest inFlight;
     long bytesSent;
+    InetSocketAddress upstreamHost;
+    InetSocketAddress upstreamLocal;
+    MultiMap upstreamHeaders;
+    String upstreamServiceTime;
 
     RequestBody streamedBody;
 
@@ -381,15 +384,28 @@ public final class HttpConnectionManager {
         }
         target = endpoint.get();
       }
+      // LEAST_REQUEST counts requests in flight per endpoint; a retry moves the request to its new target
+      if (upstreamHost != null) {
+        cluster.balancer().ended(upstreamHost);
+      }
+      upstreamHost = target;
+      cluster.balancer().started(target);
+      if (upstreamHeaders == null) {
+        // once per request: retries carry the same x-request-id, as Envoy's do
+        upstreamHeaders = upstreamHeaders();
+      }
       RequestOptions options = new RequestOptions()
           .setServer(SocketAddress.inetSocketAddress(target.getPort(), NetUtil.toAddressString(target.getAddress())))
           .setMethod(io.vertx.core.http.HttpMethod.valueOf(request.method().name()))
           .setURI(request.uri())
-          .setHeaders(upstreamHeaders());
+          .setHeaders(MultiMap.caseInsensitiveMultiMap().addAll(upstreamHeaders));
       long sentAt = System.nanoTime();
       upstreams.client(cluster, clusterStats).request(options).onComplete(connected -> {
         if (connected.failed()) {
           clusterStats.connectFailures.increment();
+          if (cluster.balancer().connectFailed(target)) {
+            clusterStats.ejections.increment();
+          }
           if (!finished) {
             retryOr(route.action().retry().onConnectFailure(), () -> localReply(HttpResponseStatus.SERVICE_UNAVAILABLE,
                 CONNECT_FAILURE, flags("UF"), Result.UPSTREAM_CONNECT_FAILED, false));
@@ -402,6 +418,8 @@ public final class HttpConnectionManager {
           return;
         }
         inFlight = upstream;
+        SocketAddress local = upstream.connection().localAddress();
+        upstreamLocal = local == null || local.hostAddress() == null ? null : new InetSocketAddress(local.hostAddress(), local.port());
         clusterStats.requests.increment();
         Future<HttpClientResponse> response;
         if (streamedBody != null) {
@@ -436,6 +454,9 @@ public final class HttpConnectionManager {
       }
       HttpClientResponse response = ar.result();
       clusterStats.response(response.statusCode());
+      if (upstreamHost != null && cluster.balancer().result(upstreamHost, response.statusCode())) {
+        clusterStats.ejections.increment();
+      }
       RouteTable.RetryPolicy retry = route.action().retry();
       if (retry.onStatus(response.statusCode()) && retries < retry.numRetries()) {
         // drain the failed attempt so its connection goes back to the pool
@@ -512,7 +533,8 @@ public final class HttpConnectionManager {
           out.headers().add(e.getKey(), e.getValue());
         }
       }
-      out.headers().set("x-envoy-upstream-service-time", (System.nanoTime() - sentAt) / 1_000_000);
+      upstreamServiceTime = Long.toString((System.nanoTime() - sentAt) / 1_000_000);
+      out.headers().set("x-envoy-upstream-service-time", upstreamServiceTime);
       boolean noBody = request.method().equals(HttpMethod.HEAD) || status == 204 || status == 304 || status < 200;
       if (!noBody && !out.headers().contains(HttpHeaderNames.CONTENT_LENGTH) && keepAlive) {
         HttpUtil.setTransferEncodingChunked(out, true);
@@ -580,8 +602,15 @@ public final class HttpConnectionManager {
         timer = -1;
       }
       long received = streamedBody != null ? streamedBody.bytes : requestBody.length();
-      log(start, startNanos, request.method().name(), request.uri(), clusterName, received, bytesSent, status,
-          responseFlags, result);
+      if (upstreamHost != null) {
+        cluster.balancer().ended(upstreamHost);
+      }
+      // the headers as sent upstream (x-request-id, x-forwarded-for added), else as received
+      MultiMap sent = upstreamHeaders;
+      log(start, startNanos, clusterName, received, bytesSent, result, new AccessLog.Http(request.method().name(), request.uri(),
+          status, responseFlags, "HTTP/" + request.protocolVersion().majorVersion() + "." + request.protocolVersion().minorVersion(),
+          name -> sent != null ? sent.get(name.equals(":authority") ? "host" : name) : header(request, name),
+          upstreamServiceTime, upstreamHost, upstreamLocal));
       requestDone(this, close);
     }
 

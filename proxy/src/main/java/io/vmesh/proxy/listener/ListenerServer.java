@@ -7,6 +7,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetServer;
@@ -17,6 +18,7 @@ import io.vmesh.proxy.accesslog.AccessLog.Result;
 import io.vmesh.proxy.cluster.ClusterConfig;
 import io.vmesh.proxy.cluster.UpstreamConnector;
 import io.vmesh.proxy.config.RuntimeConfig;
+import io.vmesh.proxy.filter.TcpProxyRoute;
 import io.vmesh.proxy.filter.TcpRelay;
 import io.vmesh.proxy.http.HttpConnectionManager;
 import io.vmesh.proxy.http.UpstreamHttpClients;
@@ -27,8 +29,14 @@ import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
@@ -43,7 +51,9 @@ public final class ListenerServer extends VerticleBase {
   private final ProxyStats stats;
   private final AccessLog accessLog;
   private final Clock clock;
-  private final List<NetServer> servers = new ArrayList<>();
+  // by listener name; only touched on this verticle's event loop
+  private final Map<String, NetServer> servers = new LinkedHashMap<>();
+  private final Set<String> draining = new HashSet<>();
   private UpstreamConnector upstreams;
   private UpstreamHttpClients httpUpstreams;
 
@@ -67,7 +77,7 @@ public final class ListenerServer extends VerticleBase {
               .setTcpNoDelay(true)
               .setReuseAddress(true))
           .connectHandler(socket -> accept(name, socket));
-      servers.add(server);
+      servers.put(name, server);
       listening.add(server.listen());
     }
     return Future.all(listening);
@@ -76,8 +86,33 @@ public final class ListenerServer extends VerticleBase {
   @Override
   public Future<?> stop() {
     List<Future<Void>> closing = new ArrayList<>();
-    servers.forEach(s -> closing.add(s.close()));
+    // a draining server's close would wait out its drain; closing the upstream clients and the event loop ends its connections
+    servers.forEach((name, s) -> {
+      if (!draining.contains(name)) {
+        closing.add(s.close());
+      }
+    });
     return Future.all(closing).eventually(() -> Future.all(upstreams.close(), httpUpstreams.close()));
+  }
+
+  /**
+   * Stops accepting on the listeners {@code which} selects; the connections they accepted go on, and
+   * those still open after {@code deadlineMillis} are closed. The future completes when all of them are
+   * closed, at the latest at the deadline. Safe from any thread.
+   */
+  public Future<Void> drain(Predicate<String> which, long deadlineMillis) {
+    Promise<Void> drained = Promise.promise();
+    context.runOnContext(v -> {
+      List<Future<Void>> shutdowns = new ArrayList<>();
+      servers.forEach((name, server) -> {
+        if (which.test(name) && draining.add(name)) {
+          // Vert.x's graceful shutdown: unbind now, close what is left at the deadline
+          shutdowns.add(server.shutdown(deadlineMillis, TimeUnit.MILLISECONDS));
+        }
+      });
+      Future.all(shutdowns).<Void>mapEmpty().onComplete(drained);
+    });
+    return drained.future();
   }
 
   private void accept(String listenerName, NetSocket socket) {
@@ -127,22 +162,37 @@ public final class ListenerServer extends VerticleBase {
 
   /** Chain, cluster, upstream address, then the relay; {@code alreadyRead} is owned from here on. */
   private void route(Accepted c, FilterChainMatcher.Connection connection, ByteBuf alreadyRead, boolean finAlreadyRead) {
+    c.serverName = connection.serverName().isEmpty() ? null : connection.serverName();
     Optional<FilterChainConfig> chain = c.handling.chainFor(connection);
     if (chain.isEmpty()) {
       c.handlingStats.noFilterChainMatch.increment();
       c.refuse(alreadyRead, null, Result.NO_FILTER_CHAIN);
       return;
     }
+    c.chain = chain.get().name().isEmpty() ? null : chain.get().name();
     if (chain.get().http() != null) {
       Runnable finished = active(c);
+      ProxyStats.HttpStats httpStats = stats.http(chain.get().http().statPrefix());
+      httpStats.connections.increment();
+      AccessLog scoped = accessLog.scoped(new AccessLog.Scope(c.chain, c.serverName, e -> {
+        httpStats.request(e.http() == null ? 0 : e.http().status(), e.durationMillis());
+        if (e.cluster() != null) {
+          stats.cluster(e.cluster()).requestTime.record(e.durationMillis());
+        }
+      }));
       HttpConnectionManager.Downstream d = new HttpConnectionManager.Downstream(c.handling.name(), c.peer, c.destination, c.config);
-      new HttpConnectionManager(vertx, c.downstream, chain.get().http(), d, httpUpstreams, stats, accessLog, clock)
-          .start(alreadyRead, finAlreadyRead).onComplete(v -> finished.run());
+      new HttpConnectionManager(vertx, c.downstream, chain.get().http(), d, httpUpstreams, stats, scoped, clock)
+          .start(alreadyRead, finAlreadyRead).onComplete(v -> {
+            finished.run();
+            c.handlingStats.connectionLength.record(elapsedMillis(c.startNanos));
+          });
       return;
     }
-    String clusterName = chain.get().tcpProxy().pickCluster();
+    TcpProxyRoute tcp = chain.get().tcpProxy();
+    String clusterName = tcp.pickCluster();
     ClusterConfig cluster = c.config.clusters().get(clusterName);
     ClusterStats clusterStats = stats.cluster(clusterName);
+    clusterStats.ejectedNow(cluster.balancer()::ejectedCount);
     InetSocketAddress upstream;
     if (cluster.type() == ClusterConfig.Type.ORIGINAL_DST) {
       if (c.config.isOwnListener(c.destination)) {
@@ -161,26 +211,51 @@ public final class ListenerServer extends VerticleBase {
       }
       upstream = endpoint.get();
     }
-    serve(c, upstream, cluster, clusterStats, alreadyRead, finAlreadyRead);
+    serve(c, tcp, upstream, cluster, clusterStats, alreadyRead, finAlreadyRead);
   }
 
-  private void serve(Accepted c, InetSocketAddress upstream, ClusterConfig cluster, ClusterStats clusterStats,
-                     ByteBuf alreadyRead, boolean finAlreadyRead) {
+  private void serve(Accepted c, TcpProxyRoute tcp, InetSocketAddress upstream, ClusterConfig cluster,
+                     ClusterStats clusterStats, ByteBuf alreadyRead, boolean finAlreadyRead) {
     Runnable finished = active(c);
-    TcpRelay relay = new TcpRelay(c.downstream, clusterStats.bytesSent::increment, clusterStats.bytesReceived::increment,
-        alreadyRead, finAlreadyRead);
+    ProxyStats.TcpStats tcpStats = stats.tcp(tcp.statPrefix());
+    tcpStats.connections.increment();
+    tcpStats.active.incrementAndGet();
+    TcpRelay relay = new TcpRelay(c.downstream,
+        n -> {
+          clusterStats.bytesSent.increment(n);
+          tcpStats.bytesReceived.increment(n);
+        },
+        n -> {
+          clusterStats.bytesReceived.increment(n);
+          tcpStats.bytesSent.increment(n);
+        },
+        alreadyRead, finAlreadyRead).idleTimeout(tcp.idleTimeoutMillis());
+    c.upstreamHost = upstream;
+    cluster.connectionStarted(upstream);
     upstreams.connect(cluster, upstream).onComplete(ar -> {
       if (ar.failed()) {
         clusterStats.connectFailures.increment();
+        if (cluster.connectFailed(upstream)) {
+          clusterStats.ejections.increment();
+        }
+        tcpStats.active.decrementAndGet();
         finished.run();
         relay.abort();
+        c.failureReason = ar.cause().getMessage();
         c.log(cluster.name(), 0, 0, Result.UPSTREAM_CONNECT_FAILED);
         return;
       }
       clusterStats.connections.increment();
+      cluster.connected(upstream);
+      c.upstreamLocal = (InetSocketAddress) ar.result().channelHandlerContext().channel().localAddress();
       relay.connect(ar.result()).onComplete(v -> {
+        cluster.connectionEnded(upstream);
+        tcpStats.active.decrementAndGet();
         finished.run();
-        c.log(cluster.name(), relay.bytesReceived(), relay.bytesSent(), Result.OK);
+        if (relay.idleTimedOut()) {
+          tcpStats.idleTimeouts.increment();
+        }
+        c.log(cluster.name(), relay.bytesReceived(), relay.bytesSent(), relay.idleTimedOut() ? Result.IDLE_TIMEOUT : Result.OK);
       });
     });
   }
@@ -199,7 +274,7 @@ public final class ListenerServer extends VerticleBase {
     };
   }
 
-  /** One accepted connection, until its chain is chosen. */
+  /** One accepted connection, until its chain is chosen, and what its access log line will say. */
   private final class Accepted {
     final NetSocketInternal downstream;
     final RuntimeConfig config;
@@ -210,6 +285,11 @@ public final class ListenerServer extends VerticleBase {
     final InetSocketAddress destination;
     final Instant start;
     final long startNanos;
+    String chain;
+    String serverName;
+    InetSocketAddress upstreamHost;
+    InetSocketAddress upstreamLocal;
+    String failureReason;
 
     Accepted(NetSocketInternal downstream, RuntimeConfig config, ListenerConfig handling, ListenerStats acceptingStats,
              ListenerStats handlingStats, InetSocketAddress peer, InetSocketAddress destination, Instant start, long startNanos) {
@@ -233,8 +313,10 @@ public final class ListenerServer extends VerticleBase {
     }
 
     void log(String cluster, long received, long sent, Result result) {
-      accessLog.log(new AccessLog.Entry(start, handling.name(), peer, destination, cluster, received, sent,
-          elapsedMillis(startNanos), result));
+      long millis = elapsedMillis(startNanos);
+      handlingStats.connectionLength.record(millis);
+      accessLog.log(new AccessLog.Entry(start, handling.name(), chain, peer, destination, cluster, upstreamHost, upstreamLocal,
+          serverName, received, sent, millis, result, failureReason, null));
     }
   }
 

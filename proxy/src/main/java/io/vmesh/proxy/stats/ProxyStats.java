@@ -1,40 +1,56 @@
 package io.vmesh.proxy.stats;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.util.Comparator;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntSupplier;
+import java.util.function.Supplier;
 
 /**
- * The proxy's counters, named the way Envoy names its stats ({@code listener.<name>.*},
- * {@code cluster.<name>.*}) so that {@code /stats} reads like Envoy's admin output. A listener's or
- * cluster's stats exist (at zero) from the moment its configuration is loaded.
+ * The proxy's stats, one Micrometer registry for both views: admin {@code /stats} prints each counter
+ * and gauge under its Envoy name ({@code listener.<name>.downstream_cx_total}, {@code cluster.<name>.*},
+ * {@code tcp.<stat_prefix>.*}, {@code http.<stat_prefix>.*}), and {@code /stats/prometheus} prints the
+ * same meters the way Istio's Envoy sidecars do: the name's variable parts become labels
+ * ({@code envoy_cluster_upstream_cx_total{envoy_cluster_name="x"}}), plus latency histograms. A
+ * listener's or cluster's stats exist (at zero) from the moment its configuration is loaded.
  */
 public final class ProxyStats {
 
-  /** One listener's stats. */
+  /** Envoy's default histogram buckets, in milliseconds. */
+  static final double[] ENVOY_BUCKETS_MS = {0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000,
+      300000, 600000, 1800000, 3600000};
+
+  /** One listener's stats; label {@code envoy_listener_name}. */
   public static final class ListenerStats {
     public final Counter accepted;
     public final Counter loopRefused;
     public final Counter noFilterChainMatch;
     public final Counter listenerFilterTimeout;
     public final AtomicLong active = new AtomicLong();
+    /** Connection length, accept to close, in ms. */
+    public final DistributionSummary connectionLength;
 
-    ListenerStats(MeterRegistry registry, String name) {
-      String p = "listener." + name + ".";
-      accepted = registry.counter(p + "downstream_cx_total");
-      loopRefused = registry.counter(p + "downstream_cx_loop_refused");
-      noFilterChainMatch = registry.counter(p + "no_filter_chain_match");
-      listenerFilterTimeout = registry.counter(p + "downstream_pre_cx_timeout");
-      registry.gauge(p + "downstream_cx_active", active);
+    ListenerStats(ProxyStats s, String name) {
+      Family f = s.family("listener", name, "envoy_listener_name");
+      accepted = f.counter("downstream_cx_total");
+      loopRefused = f.counter("downstream_cx_loop_refused");
+      noFilterChainMatch = f.counter("no_filter_chain_match");
+      listenerFilterTimeout = f.counter("downstream_pre_cx_timeout");
+      f.gauge("downstream_cx_active", active::get);
+      connectionLength = f.histogram("downstream_cx_length_ms");
     }
   }
 
-  /** One cluster's stats. */
+  /** One cluster's stats; label {@code envoy_cluster_name}. */
   public static final class ClusterStats {
     public final Counter connections;
     public final Counter connectFailures;
@@ -48,21 +64,34 @@ public final class ProxyStats {
     public final Counter requests5xx;
     public final Counter retries;
     public final Counter timeouts;
+    public final Counter ejections;
+    // the running configuration's balancer for this cluster, for the ejections_active gauge
+    private volatile IntSupplier ejectedNow = () -> 0;
+    /** Time from sending a request upstream to its response's last byte, in ms. */
+    public final DistributionSummary requestTime;
 
-    ClusterStats(MeterRegistry registry, String name) {
-      String p = "cluster." + name + ".";
-      connections = registry.counter(p + "upstream_cx_total");
-      connectFailures = registry.counter(p + "upstream_cx_connect_fail");
-      noneHealthy = registry.counter(p + "upstream_cx_none_healthy");
-      bytesSent = registry.counter(p + "upstream_cx_tx_bytes_total");
-      bytesReceived = registry.counter(p + "upstream_cx_rx_bytes_total");
-      requests = registry.counter(p + "upstream_rq_total");
-      requests2xx = registry.counter(p + "upstream_rq_2xx");
-      requests3xx = registry.counter(p + "upstream_rq_3xx");
-      requests4xx = registry.counter(p + "upstream_rq_4xx");
-      requests5xx = registry.counter(p + "upstream_rq_5xx");
-      retries = registry.counter(p + "upstream_rq_retry");
-      timeouts = registry.counter(p + "upstream_rq_timeout");
+    ClusterStats(ProxyStats s, String name) {
+      Family f = s.family("cluster", name, "envoy_cluster_name");
+      connections = f.counter("upstream_cx_total");
+      connectFailures = f.counter("upstream_cx_connect_fail");
+      noneHealthy = f.counter("upstream_cx_none_healthy");
+      bytesSent = f.counter("upstream_cx_tx_bytes_total");
+      bytesReceived = f.counter("upstream_cx_rx_bytes_total");
+      requests = f.counter("upstream_rq_total");
+      requests2xx = f.classCounter("upstream_rq", 2);
+      requests3xx = f.classCounter("upstream_rq", 3);
+      requests4xx = f.classCounter("upstream_rq", 4);
+      requests5xx = f.classCounter("upstream_rq", 5);
+      retries = f.counter("upstream_rq_retry");
+      timeouts = f.counter("upstream_rq_timeout");
+      ejections = f.counter("outlier_detection.ejections_enforced_total");
+      f.gauge("outlier_detection.ejections_active", () -> ejectedNow.getAsInt());
+      requestTime = f.histogram("upstream_rq_time");
+    }
+
+    /** Where {@code outlier_detection.ejections_active} reads from: the cluster of the configuration in use. */
+    public void ejectedNow(IntSupplier source) {
+      ejectedNow = source;
     }
 
     /** Counts one upstream response by its status class. */
@@ -77,12 +106,63 @@ public final class ProxyStats {
     }
   }
 
+  /** A {@code tcp_proxy} filter's stats, by its {@code stat_prefix}; label {@code envoy_tcp_prefix}. */
+  public static final class TcpStats {
+    public final Counter connections;
+    public final Counter bytesReceived;
+    public final Counter bytesSent;
+    public final Counter idleTimeouts;
+    public final AtomicLong active = new AtomicLong();
+
+    TcpStats(ProxyStats s, String prefix) {
+      Family f = s.family("tcp", prefix, "envoy_tcp_prefix");
+      connections = f.counter("downstream_cx_total");
+      bytesReceived = f.counter("downstream_cx_rx_bytes_total");
+      bytesSent = f.counter("downstream_cx_tx_bytes_total");
+      idleTimeouts = f.counter("idle_timeout");
+      f.gauge("downstream_cx_active", active::get);
+    }
+  }
+
+  /**
+   * An {@code http_connection_manager}'s stats, by its {@code stat_prefix}; label
+   * {@code envoy_http_conn_manager_prefix}. Requests are counted from the access log entries, which
+   * every request ends with, so the HTTP code has one place to report to.
+   */
+  public static final class HttpStats {
+    public final Counter connections;
+    public final Counter requests;
+    private final Counter[] byClass = new Counter[6];
+    public final DistributionSummary requestTime;
+
+    HttpStats(ProxyStats s, String prefix) {
+      Family f = s.family("http", prefix, "envoy_http_conn_manager_prefix");
+      connections = f.counter("downstream_cx_total");
+      requests = f.counter("downstream_rq_total");
+      for (int c = 1; c <= 5; c++) {
+        byClass[c] = f.classCounter("downstream_rq", c);
+      }
+      requestTime = f.histogram("downstream_rq_time");
+    }
+
+    /** One finished request: its status (0 when none was sent) and its duration. */
+    public void request(int status, long millis) {
+      requests.increment();
+      int c = status / 100;
+      if (c >= 1 && c <= 5) {
+        byClass[c].increment();
+      }
+      requestTime.record(millis);
+    }
+  }
+
   private final MeterRegistry registry;
-  private final Map<String, ListenerStats> listeners = new ConcurrentHashMap<>();
-  private final Map<String, ClusterStats> clusters = new ConcurrentHashMap<>();
+  // Envoy name -> meter: the /stats view, sorted as Envoy prints it
+  private final Map<String, Meter> byEnvoyName = new ConcurrentSkipListMap<>();
+  private final Map<String, Object> groups = new ConcurrentHashMap<>();
 
   public ProxyStats() {
-    this(new SimpleMeterRegistry());
+    this(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
   }
 
   public ProxyStats(MeterRegistry registry) {
@@ -90,19 +170,44 @@ public final class ProxyStats {
   }
 
   public ListenerStats listener(String name) {
-    return listeners.computeIfAbsent(name, n -> new ListenerStats(registry, n));
+    return group("listener", name, () -> new ListenerStats(this, name));
   }
 
   public ClusterStats cluster(String name) {
-    return clusters.computeIfAbsent(name, n -> new ClusterStats(registry, n));
+    return group("cluster", name, () -> new ClusterStats(this, name));
   }
 
-  /** Every stat as {@code name: value} lines, sorted by name, like Envoy's {@code /stats}. */
+  public TcpStats tcp(String statPrefix) {
+    return group("tcp", statPrefix, () -> new TcpStats(this, statPrefix));
+  }
+
+  public HttpStats http(String statPrefix) {
+    return group("http", statPrefix, () -> new HttpStats(this, statPrefix));
+  }
+
+  /** A gauge outside the families, such as {@code server.state}; Prometheus name with {@code envoy_} and dots as underscores. */
+  public void serverGauge(String envoyName, Supplier<Number> value) {
+    register(envoyName, Gauge.builder(promName(envoyName), value).strongReference(true).register(registry));
+  }
+
+  @SuppressWarnings("unchecked")
+  private <T> T group(String kind, String name, Supplier<T> create) {
+    return (T) groups.computeIfAbsent(kind + "\0" + name, k -> create.get());
+  }
+
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  /** The Prometheus text exposition of every meter, or empty text when the registry is not a Prometheus one. */
+  public String prometheus() {
+    return registry instanceof PrometheusMeterRegistry p ? p.scrape() : "";
+  }
+
+  /** Every counter and gauge as {@code name: value} lines, sorted by name, like Envoy's {@code /stats}. */
   public String text() {
     StringBuilder sb = new StringBuilder();
-    registry.getMeters().stream()
-        .sorted(Comparator.comparing(m -> m.getId().getName()))
-        .forEach(m -> sb.append(m.getId().getName()).append(": ").append(value(m)).append('\n'));
+    byEnvoyName.forEach((name, meter) -> sb.append(name).append(": ").append(value(meter)).append('\n'));
     return sb.toString();
   }
 
@@ -112,5 +217,55 @@ public final class ProxyStats {
       sum += measurement.getValue();
     }
     return (long) sum;
+  }
+
+  private void register(String envoyName, Meter meter) {
+    byEnvoyName.put(envoyName, meter);
+  }
+
+  private static String promName(String envoyName) {
+    return "envoy_" + envoyName.replace('.', '_');
+  }
+
+  private Family family(String kind, String name, String label) {
+    return new Family(kind, name, Tags.of(label, name));
+  }
+
+  /** Meters named {@code <kind>.<name>.<stat>} in /stats and {@code envoy_<kind>_<stat>{label="name"}} in Prometheus. */
+  private final class Family {
+    private final String kind;
+    private final String name;
+    private final Tags tags;
+
+    Family(String kind, String name, Tags tags) {
+      this.kind = kind;
+      this.name = name;
+      this.tags = tags;
+    }
+
+    Counter counter(String stat) {
+      Counter c = Counter.builder(promName(kind + "." + stat)).tags(tags).register(registry);
+      register(kind + "." + name + "." + stat, c);
+      return c;
+    }
+
+    /** Envoy's {@code <stat>_<n>xx}; in Prometheus {@code <stat>_xx} with {@code envoy_response_code_class="n"}, as Istio tags it. */
+    Counter classCounter(String stat, int statusClass) {
+      Counter c = Counter.builder(promName(kind + "." + stat + "_xx")).tags(tags)
+          .tag("envoy_response_code_class", Integer.toString(statusClass)).register(registry);
+      register(kind + "." + name + "." + stat + "_" + statusClass + "xx", c);
+      return c;
+    }
+
+    void gauge(String stat, Supplier<Number> value) {
+      register(kind + "." + name + "." + stat,
+          Gauge.builder(promName(kind + "." + stat), value).tags(tags).strongReference(true).register(registry));
+    }
+
+    /** Prometheus only: /stats keeps to counters and gauges, whose values tests and tools parse as integers. */
+    DistributionSummary histogram(String stat) {
+      return DistributionSummary.builder(promName(kind + "." + stat)).tags(tags)
+          .serviceLevelObjectives(ENVOY_BUCKETS_MS).register(registry);
+    }
   }
 }

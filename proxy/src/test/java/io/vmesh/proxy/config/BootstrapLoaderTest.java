@@ -56,7 +56,7 @@ class BootstrapLoaderTest {
                   "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
                   stat_prefix: x
                   cluster: c
-                  idle_timeout: 5s
+                  max_connect_attempts: 3
         """);
 
     assertThatThrownBy(() -> BootstrapLoader.load(file))
@@ -65,9 +65,9 @@ class BootstrapLoaderTest {
                 + "(envoy.config.listener.v3.Listener supports name, address, filter_chains, default_filter_chain, "
                 + "use_original_dst, bind_to_port, listener_filters, listener_filters_timeout, "
                 + "continue_on_listener_filters_timeout, traffic_direction; see docs/proxy-config.md)",
-            "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.idle_timeout: field not supported "
+            "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.max_connect_attempts: field not supported "
                 + "by vmesh-proxy (envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy supports stat_prefix, cluster, "
-                + "weighted_clusters; see docs/proxy-config.md)"));
+                + "weighted_clusters, idle_timeout; see docs/proxy-config.md)"));
   }
 
   @Test

@@ -186,6 +186,64 @@ class RuntimeConfigBuilderTest {
     assertThat(config.isOwnListener(addr("192.0.2.1", 15001))).as("not an address of this host").isFalse();
   }
 
+  @Test
+  void loadBalancingOutlierDetectionAndIdleTimeoutTakeEnvoysDefaultsAndRefuseWhatIsOutOfRange() throws Exception {
+    String listener = """
+        listeners:
+        - name: l
+          address: { socket_address: { address: 127.0.0.1, port_value: 9000 } }
+          filter_chains:
+          - filter_chain_match: { destination_port: 9000 }
+            filters: [ { name: t, typed_config: { "@type": "%s", stat_prefix: s, cluster: echo, idle_timeout: 0s } } ]
+          - filters: [ { name: t, typed_config: { "@type": "%s", stat_prefix: s, cluster: echo } } ]
+        """.formatted(TCP, TCP);
+    RuntimeConfig config = build(listener, """
+        clusters:
+        - name: echo
+          lb_policy: LEAST_REQUEST
+          outlier_detection: { consecutive_gateway_failure: 3, enforcing_consecutive_gateway_failure: 100, interval: 1s }
+          load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 10.0.0.2, port_value: 1 } } } } ] } ] }
+        """);
+    var balancer = config.clusters().get("echo").balancer();
+    assertThat(balancer.policy()).isEqualTo(io.vmesh.proxy.cluster.LoadBalancer.Policy.LEAST_REQUEST);
+    assertThat(balancer.outlierDetection()).contains(new io.vmesh.proxy.cluster.OutlierDetection(5, 3, 100, 100, 1000, 30_000, 10, 300_000));
+    ListenerConfig l = config.listeners().get("l");
+    assertThat(l.chainFor(Connection.tcp(addr("127.0.0.1", 9000), addr("127.0.0.1", 1))).orElseThrow().tcpProxy().idleTimeoutMillis())
+        .as("0s turns it off").isZero();
+    assertThat(l.chainFor(Connection.tcp(addr("127.0.0.1", 9001), addr("127.0.0.1", 1))).orElseThrow().tcpProxy().idleTimeoutMillis())
+        .as("Envoy's default: one hour").isEqualTo(3_600_000);
+
+    assertThatThrownBy(() -> build("", """
+        clusters:
+        - { name: sr, outlier_detection: { success_rate_minimum_hosts: 3 } }
+        """))
+        .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactly(
+            "static_resources.clusters[0].outlier_detection.success_rate_minimum_hosts: field not supported by vmesh-proxy "
+                + "(envoy.config.cluster.v3.OutlierDetection supports consecutive_5xx, consecutive_gateway_failure, "
+                + "enforcing_consecutive_5xx, enforcing_consecutive_gateway_failure, interval, base_ejection_time, "
+                + "max_ejection_percent, max_ejection_time; see docs/proxy-config.md)"));
+    assertThatThrownBy(() -> build("""
+        listeners:
+        - name: l
+          address: { socket_address: { address: 127.0.0.1, port_value: 9000 } }
+          filter_chains:
+          - filters: [ { name: t, typed_config: { "@type": "%s", stat_prefix: s, cluster: echo, idle_timeout: -1s } } ]
+        """.formatted(TCP), """
+        clusters:
+        - { name: echo, lb_policy: RANDOM }
+        - { name: odd, outlier_detection: { max_ejection_percent: 150, base_ejection_time: 0s } }
+        - { name: odst, type: ORIGINAL_DST, lb_policy: CLUSTER_PROVIDED, outlier_detection: {} }
+        """))
+        .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactlyInAnyOrder(
+            "static_resources.clusters[0].lb_policy: RANDOM is not supported for a STATIC cluster (use ROUND_ROBIN or LEAST_REQUEST)",
+            "static_resources.clusters[1].outlier_detection.max_ejection_percent: must be a percentage between 0 and 100, got 150",
+            "static_resources.clusters[1].outlier_detection.base_ejection_time: must be at least 1ms",
+            "static_resources.clusters[2].outlier_detection: an ORIGINAL_DST cluster has no endpoints to eject",
+            // a refused cluster is not there for the listener to name
+            "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.cluster: unknown cluster 'echo' (clusters: )",
+            "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.idle_timeout: must be 0 (none) or at least 1ms"));
+  }
+
   static final String TCP = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
 
   private static RuntimeConfig build(String staticResources) throws ConfigException {

@@ -35,6 +35,8 @@ class TcpRelayTest {
   private final AtomicLong received = new AtomicLong();
   private final AtomicLong sent = new AtomicLong();
   private final CompletableFuture<long[]> relayDone = new CompletableFuture<>();
+  private final CompletableFuture<Boolean> idleTimedOut = new CompletableFuture<>();
+  private volatile long idleMillis;
 
   @BeforeEach
   void startRelay() throws Exception {
@@ -43,10 +45,13 @@ class TcpRelayTest {
     upstream = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
     NetClient client = vertx.createNetClient();
     relayServer = vertx.createNetServer().connectHandler(so -> {
-      TcpRelay relay = new TcpRelay((NetSocketInternal) so, received::addAndGet, sent::addAndGet);
+      TcpRelay relay = new TcpRelay((NetSocketInternal) so, received::addAndGet, sent::addAndGet).idleTimeout(idleMillis);
       client.connect(SocketAddress.inetSocketAddress(upstream.getLocalPort(), "127.0.0.1"))
           .onSuccess(up -> relay.connect((NetSocketInternal) up)
-              .onComplete(v -> relayDone.complete(new long[] {relay.bytesReceived(), relay.bytesSent()})))
+              .onComplete(v -> {
+                idleTimedOut.complete(relay.idleTimedOut());
+                relayDone.complete(new long[] {relay.bytesReceived(), relay.bytesSent()});
+              }))
           .onFailure(relayDone::completeExceptionally);
     });
     relayServer.listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
@@ -121,6 +126,49 @@ class TcpRelayTest {
       assertThat(new String(client.getInputStream().readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo("got 1000 bytes");
     }
     assertThat(relayDone.get(10, TimeUnit.SECONDS)).containsExactly(1000, 14);
+  }
+
+  @Test
+  void anIdleConnectionIsClosedOnBothSidesAtTheIdleTimeout() throws Exception {
+    idleMillis = 300;
+    CompletableFuture<Integer> upstreamRead = new CompletableFuture<>();
+    serveUpstream(s -> {
+      try (s) {
+        upstreamRead.complete(s.getInputStream().read());
+      } catch (IOException e) {
+        upstreamRead.complete(-2);
+      }
+    });
+    try (Socket client = connectToRelay()) {
+      long start = System.nanoTime();
+      assertThat(client.getInputStream().read()).as("closed by the relay").isEqualTo(-1);
+      assertThat(System.nanoTime() - start).isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(250));
+    }
+    assertThat(upstreamRead.get(10, TimeUnit.SECONDS)).as("the upstream side is closed too").isEqualTo(-1);
+    assertThat(idleTimedOut.get(10, TimeUnit.SECONDS)).isTrue();
+  }
+
+  @Test
+  void trafficEitherWayKeepsTheConnectionOpenPastTheIdleTimeout() throws Exception {
+    idleMillis = 1000;
+    serveUpstream(s -> {
+      try (s; InputStream in = s.getInputStream()) {
+        in.transferTo(s.getOutputStream());
+      } catch (IOException e) {
+        throw new RuntimeException(e);
+      }
+    });
+    try (Socket client = connectToRelay()) {
+      long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(2500);
+      while (System.nanoTime() < end) {
+        client.getOutputStream().write('x');
+        assertThat(client.getInputStream().read()).isEqualTo('x');
+        Thread.sleep(100);
+      }
+      client.shutdownOutput();
+      assertThat(client.getInputStream().read()).isEqualTo(-1);
+    }
+    assertThat(idleTimedOut.get(10, TimeUnit.SECONDS)).as("it ended by FIN, not by the timer").isFalse();
   }
 
   private void serveUpstream(Consumer<Socket> handler) {

@@ -98,7 +98,8 @@ public final class DemoCommand implements Callable<Integer> {
       SystemCommand.Result app = client.run(RunAs.user(APP_UID), STEP_TIMEOUT,
           Artifacts.javaJar(sandbox, "echo-client", target, "--message", "hello through the mesh"));
       say("  app: %s", app.stdout().strip().replace("\n", " | "));
-      String logLine = sidecar.awaitLine(l -> l.contains("original_dst=" + target), STEP_TIMEOUT);
+      // the default access log (Istio's format) has the original destination as %DOWNSTREAM_LOCAL_ADDRESS%, unquoted
+      String logLine = sidecar.awaitLine(l -> l.contains(" " + target + " ") && l.contains(" PassthroughCluster "), STEP_TIMEOUT);
       say("  proxy access log: %s", logLine);
 
       step(5, "pod client: the proxy's own uid " + PROXY_UID + " dials the same address: never captured (no loop)");

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Start-to-ready and idle RSS of `vmesh-proxy run` (built-in bootstrap) under several JVM flag sets.
+# Each run is a fresh network namespace of its own (the proxy binds its fixed ports there), removed
+# afterwards. "ready" = the "vmesh-proxy ready" log line; RSS = VmRSS 3 s after it.
+#   ./mvnw -B -q -pl proxy package -DskipTests
+#   ./bench/startup.sh 5            # runs per flag set (as root)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs="${1:-5}"
+jar="$PWD/proxy/target/vmesh-proxy.jar"
+work="$(mktemp -d /tmp/vmesh-startup.XXXXXX)"
+ns="vmesh-startup-$$"
+pid=""
+cleanup() {
+  if [ -n "$pid" ]; then kill -9 "$pid" 2>/dev/null || true; fi
+  ip netns del "$ns" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+base="-XX:+UseSerialGC -Xms16m -Xmx64m"
+small="$base -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -Xss256k -XX:ReservedCodeCacheSize=24m -XX:MaxMetaspaceSize=64m -XX:+UseCompressedOops"
+# what ./vmesh proxy run uses (C2 kept: throughput matters more than a few MiB)
+launcher="-XX:+UseSerialGC -Xms8m -Xmx64m -Xss256k -XX:ReservedCodeCacheSize=32m -XX:-UsePerfData"
+lean="-XX:+UseSerialGC -Xms8m -Xmx48m -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -Xss256k -XX:ReservedCodeCacheSize=16m -XX:MaxMetaspaceSize=64m -XX:-UsePerfData"
+# each set is the command that starts the JVM, flags included
+declare -A sets=(
+  [1-heap-only]="java $base"
+  [2-c1-only-small-stacks]="java $small"
+  [3-small+appcds]="java $small -XX:SharedArchiveFile=$work/vmesh-proxy.jsa"
+  [4-lean+appcds+malloc-arenas-2]="env MALLOC_ARENA_MAX=2 java $lean -XX:SharedArchiveFile=$work/vmesh-proxy.jsa"
+  [5-launcher]="env MALLOC_ARENA_MAX=2 java $launcher -XX:SharedArchiveFile=$work/vmesh-proxy.jsa"
+)
+
+# the AppCDS archive: one run that records the classes it loaded, as the image would do at build time
+ip netns add "$ns"; ip netns exec "$ns" ip link set lo up
+ip netns exec "$ns" java $small -XX:ArchiveClassesAtExit="$work/vmesh-proxy.jsa" -jar "$jar" run >/dev/null 2>"$work/dump.err" &
+pid=$!
+until grep -q "vmesh-proxy ready" "$work/dump.err" 2>/dev/null; do sleep 0.05; done
+kill -TERM "$pid"; wait "$pid" || true; pid=""
+ip netns del "$ns"
+
+echo "| flags | run | start to ready ms | RSS idle MiB |"
+echo "| --- | ---: | ---: | ---: |"
+for name in $(printf '%s\n' "${!sets[@]}" | sort); do
+  for i in $(seq "$runs"); do
+    ip netns add "$ns"; ip netns exec "$ns" ip link set lo up
+    rm -f "$work/run.err" # else the wait below could read the previous run's "ready"
+    start_ns=$(date +%s%N)
+    # shellcheck disable=SC2086
+    ip netns exec "$ns" ${sets[$name]} -jar "$jar" run >/dev/null 2>"$work/run.err" &
+    pid=$!
+    until grep -q "vmesh-proxy ready" "$work/run.err" 2>/dev/null; do
+      kill -0 "$pid" 2>/dev/null || { cat "$work/run.err" >&2; exit 1; }
+      sleep 0.01
+    done
+    ready_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
+    sleep 3
+    rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+    kill -TERM "$pid"; wait "$pid" || true; pid=""
+    ip netns del "$ns"
+    echo "| $name | $i | $ready_ms | $((rss_kb / 1024)) |"
+  done
+done
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
