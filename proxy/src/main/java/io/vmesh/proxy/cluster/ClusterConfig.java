@@ -1,5 +1,6 @@
 package io.vmesh.proxy.cluster;
 
+import io.vmesh.proxy.http.UpstreamProtocol;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Optional;
@@ -18,15 +19,27 @@ public final class ClusterConfig {
   private final List<InetSocketAddress> endpoints;
   private final int connectTimeoutMillis;
   private final String sourceAddress;
+  private final UpstreamProtocol httpProtocol;
   private final AtomicInteger next = new AtomicInteger();
 
   /** @param sourceAddress the local address upstream connections bind, or null for the kernel's choice */
   public ClusterConfig(String name, Type type, List<InetSocketAddress> endpoints, int connectTimeoutMillis, String sourceAddress) {
+    this(name, type, endpoints, connectTimeoutMillis, sourceAddress, UpstreamProtocol.HTTP1);
+  }
+
+  /** @param httpProtocol how HTTP requests reach the endpoints (Envoy's {@code HttpProtocolOptions}) */
+  public ClusterConfig(String name, Type type, List<InetSocketAddress> endpoints, int connectTimeoutMillis, String sourceAddress,
+                       UpstreamProtocol httpProtocol) {
     this.name = name;
     this.type = type;
     this.endpoints = List.copyOf(endpoints);
     this.connectTimeoutMillis = connectTimeoutMillis;
     this.sourceAddress = sourceAddress;
+    this.httpProtocol = httpProtocol;
+  }
+
+  public UpstreamProtocol httpProtocol() {
+    return httpProtocol;
   }
 
   public String name() {

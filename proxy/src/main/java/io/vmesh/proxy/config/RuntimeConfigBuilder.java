@@ -24,6 +24,7 @@ import io.netty.util.NetUtil;
 import io.vmesh.proxy.cluster.ClusterConfig;
 import io.vmesh.proxy.filter.TcpProxyRoute;
 import io.vmesh.proxy.http.HttpConnectionManagerConfig;
+import io.vmesh.proxy.http.UpstreamProtocol;
 import io.vmesh.proxy.listener.FilterChainConfig;
 import io.vmesh.proxy.listener.FilterChainMatcher;
 import io.vmesh.proxy.listener.ListenerConfig;
@@ -172,8 +173,9 @@ public final class RuntimeConfigBuilder {
         InetSocketAddress bind = socketAddress(Address.newBuilder().setSocketAddress(sa).build(), src, false);
         source = bind == null ? null : NetUtil.toAddressString(bind.getAddress());
       }
+      UpstreamProtocol httpProtocol = HttpProtocolOptionsBuilder.upstream(c, at, problems);
       if (problems.size() == before) {
-        clusters.put(c.getName(), new ClusterConfig(c.getName(), type, endpoints, timeout, source));
+        clusters.put(c.getName(), new ClusterConfig(c.getName(), type, endpoints, timeout, source, httpProtocol));
       }
     }
     return clusters;

@@ -1,0 +1,412 @@
+package io.vmesh.proxy.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.RequestOptions;
+import io.vmesh.proxy.ProxyServer;
+import io.vmesh.proxy.config.BootstrapLoader;
+import io.vmesh.proxy.config.RuntimeConfigBuilder;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * HTTP/2 through the whole proxy on loopback: h2c clients with prior knowledge (Vert.x's HttpClient) and
+ * raw sockets, h2c and HTTP/1.1 origins (Vert.x's HttpServer), protocol translation both ways, many
+ * streams on one connection each side, gRPC-shaped calls with trailers, the proxy's own gRPC statuses,
+ * and malformed frames.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class Http2Test {
+
+  private final Vertx vertx = Vertx.vertx();
+  private final AtomicInteger h2OriginConnections = new AtomicInteger();
+  private ProxyServer proxy;
+  private HttpClient h2Client;
+  private HttpClient h1Client;
+  private int front;
+  private int sniffed;
+
+  @BeforeAll
+  void start() throws Exception {
+    int h1 = await(vertx.createHttpServer(new HttpServerOptions().setHttp2ClearTextEnabled(false))
+        .requestHandler(r -> origin("h1", r)).listen(0, "127.0.0.1")).actualPort();
+    int h2 = await(vertx.createHttpServer(new HttpServerOptions())
+        .connectionHandler(c -> h2OriginConnections.incrementAndGet())
+        .requestHandler(r -> origin("h2", r)).listen(0, "127.0.0.1")).actualPort();
+    int dead = freePort();
+    front = freePort();
+    sniffed = freePort();
+    String hcm = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+    String inspector = "type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector";
+    String tcp = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
+    String options = "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+    proxy = new ProxyServer(new ProxyServer.Settings(1, "127.0.0.1", 0), RuntimeConfigBuilder.build(BootstrapLoader.parse("""
+        static_resources:
+          listeners:
+          - name: front
+            address: { socket_address: { address: 127.0.0.1, port_value: %1$d } }
+            filter_chains:
+            - filters:
+              - name: envoy.filters.network.http_connection_manager
+                typed_config:
+                  "@type": %3$s
+                  stat_prefix: front
+                  http2_protocol_options: { max_concurrent_streams: 500 }
+                  route_config:
+                    virtual_hosts:
+                    - name: any
+                      domains: [ "*" ]
+                      routes:
+                      - { match: { prefix: /h1/ }, route: { cluster: h1 } }
+                      - { match: { prefix: /h2/ }, route: { cluster: h2 } }
+                      - { match: { prefix: /auto/ }, route: { cluster: auto } }
+                      - { match: { prefix: /slow }, route: { cluster: h2, timeout: 0.3s } }
+                      - { match: { prefix: /dead }, route: { cluster: dead } }
+                      - { match: { prefix: /blackhole }, route: { cluster: blackhole } }
+          - name: sniffed
+            address: { socket_address: { address: 127.0.0.1, port_value: %2$d } }
+            listener_filters: [ { name: envoy.filters.listener.http_inspector, typed_config: { "@type": %4$s } } ]
+            filter_chains:
+            - filter_chain_match: { application_protocols: [ h2c ] }
+              filters:
+              - name: envoy.filters.network.http_connection_manager
+                typed_config:
+                  "@type": %3$s
+                  stat_prefix: sniffed
+                  codec_type: HTTP2
+                  route_config: { virtual_hosts: [ { name: all, domains: [ "*" ], routes: [ { match: { prefix: / }, route: { cluster: h2 } } ] } ] }
+            default_filter_chain:
+              filters: [ { name: tcp, typed_config: { "@type": %5$s, stat_prefix: raw, cluster: h1 } } ]
+          clusters:
+          - { name: h1, load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %7$d } } } } ] } ] } }
+          - name: h2
+            typed_extension_protocol_options:
+              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+                "@type": %6$s
+                explicit_http_config: { http2_protocol_options: { max_concurrent_streams: 1000 } }
+            load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %8$d } } } } ] } ] }
+          - name: auto
+            typed_extension_protocol_options:
+              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+                "@type": %6$s
+                use_downstream_protocol_config: { http_protocol_options: {}, http2_protocol_options: {} }
+            load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %8$d } } } } ] } ] }
+          - { name: dead, connect_timeout: 1s, load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %9$d } } } } ] } ] } }
+          - { name: blackhole }
+        """.formatted(front, sniffed, hcm, inspector, tcp, options, h1, h2, dead), false), Clock.systemUTC()));
+    proxy.start();
+    h2Client = vertx.httpClientBuilder()
+        .with(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false))
+        .with(new PoolOptions().setHttp2MaxSize(1))
+        .build();
+    h1Client = vertx.createHttpClient();
+  }
+
+  @AfterAll
+  void stop() {
+    if (proxy != null) {
+      proxy.stop();
+    }
+    vertx.close().toCompletionStage().toCompletableFuture().join();
+  }
+
+  /**
+   * Answers "{name} {version} {authority} {path}" with what it saw of the forwarded headers; /echo streams
+   * the body back; /grpc answers each request chunk as it comes and ends with trailers; /grpc-fail is a
+   * Trailers-Only gRPC error; /slow never answers.
+   */
+  private static void origin(String name, HttpServerRequest r) {
+    String path = r.path().substring(r.path().indexOf('/', 1) < 0 ? 0 : r.path().indexOf('/', 1));
+    var response = r.response();
+    response.putHeader("seen-xff", String.valueOf(r.getHeader("x-forwarded-for")));
+    response.putHeader("seen-request-id", String.valueOf(r.getHeader("x-request-id")));
+    response.putHeader("seen-te", String.valueOf(r.getHeader("te")));
+    switch (path) {
+      case "/echo" -> {
+        response.setChunked(true);
+        r.pipeTo(response);
+      }
+      case "/grpc" -> {
+        response.putHeader("content-type", "application/grpc").setChunked(true);
+        r.handler(response::write);
+        r.endHandler(v -> {
+          response.putTrailer("grpc-status", "0").putTrailer("grpc-message", "done").putTrailer("x-trailer", name);
+          response.end();
+        });
+      }
+      case "/grpc-fail" -> response.putHeader("content-type", "application/grpc").putHeader("grpc-status", "5")
+          .putHeader("grpc-message", "not found").end();
+      case "/slow" -> { }
+      default -> r.body().onSuccess(b -> response.end(name + " " + r.version() + " " + r.authority() + " " + r.path()
+          + (b.length() > 0 ? " " + b.length() : "")));
+    }
+  }
+
+  @Test
+  void h2cClientReachesAnH2cOriginAndAnHttp1OriginWithAuthorityAsHost() throws Exception {
+    Reply toH2 = h2Get(front, "svc.example:8080", "/h2/a");
+    assertThat(toH2.body()).isEqualTo("h2 HTTP_2 svc.example:8080 /h2/a");
+    assertThat(toH2.version()).isEqualTo(HttpVersion.HTTP_2);
+    assertThat(toH2.headers().get("seen-xff")).isEqualTo("127.0.0.1");
+    assertThat(toH2.headers().get("seen-request-id")).matches("[0-9a-f-]{36}");
+    assertThat(toH2.headers().get("x-envoy-upstream-service-time")).isNotNull();
+
+    Reply toH1 = h2Get(front, "svc.example:8080", "/h1/b");
+    assertThat(toH1.body()).isEqualTo("h1 HTTP_1_1 svc.example:8080 /h1/b");
+    assertThat(toH1.version()).isEqualTo(HttpVersion.HTTP_2);
+  }
+
+  @Test
+  void http1ClientReachesAnH2cOrigin() throws Exception {
+    RawHttp.Response r = RawHttp.get(front, "svc.example", "/h2/c");
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(r.text()).isEqualTo("h2 HTTP_2 svc.example /h2/c");
+  }
+
+  @Test
+  void useDownstreamProtocolFollowsTheClient() throws Exception {
+    assertThat(h2Get(front, "x", "/auto/d").body()).isEqualTo("h2 HTTP_2 x /auto/d");
+    assertThat(RawHttp.get(front, "x", "/auto/d").text()).isEqualTo("h2 HTTP_1_1 x /auto/d");
+  }
+
+  @Test
+  void manyConcurrentStreamsShareOneConnectionEachSide() throws Exception {
+    HttpClient client = vertx.httpClientBuilder()
+        .with(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false))
+        .with(new PoolOptions().setHttp2MaxSize(1))
+        .build();
+    long accepted = stat("listener.front.downstream_cx_total");
+    long upstream = stat("cluster.h2.upstream_cx_total");
+    // one warm-up request opens the connections, so the burst cannot race to open several
+    await(client.request(options(front, "many", "/h2/warm")).compose(r -> r.send()).compose(HttpClientResponse::body));
+    List<Future<String>> replies = new ArrayList<>();
+    for (int i = 0; i < 300; i++) {
+      Buffer body = Buffer.buffer("x".repeat(i));
+      replies.add(client.request(options(front, "many", "/h2/echo").setMethod(HttpMethod.POST))
+          .compose(r -> r.send(body)).compose(HttpClientResponse::body).map(Buffer::toString));
+    }
+    await(Future.all(replies));
+    for (int i = 0; i < 300; i++) {
+      assertThat(replies.get(i).result()).isEqualTo("x".repeat(i));
+    }
+    assertThat(stat("listener.front.downstream_cx_total") - accepted).isEqualTo(1);
+    assertThat(stat("cluster.h2.upstream_cx_total") - upstream).isLessThanOrEqualTo(1);
+    await(client.close());
+  }
+
+  @Test
+  void aLargeBodyStreamsBothWaysWithFlowControl() throws Exception {
+    byte[] data = new byte[3 * 1024 * 1024];
+    new java.util.Random(7).nextBytes(data);
+    Buffer sent = Buffer.buffer(data);
+    for (String path : List.of("/h2/echo", "/h1/echo")) {
+      Buffer got = await(h2Client.request(options(front, "big", path).setMethod(HttpMethod.POST))
+          .compose(r -> r.send(sent)).compose(HttpClientResponse::body));
+      assertThat(got.length()).as(path).isEqualTo(data.length);
+      assertThat(got.getBytes()).as(path).isEqualTo(data);
+    }
+  }
+
+  @Test
+  void aGrpcCallStreamsBothWaysAndItsTrailersArrive() throws Exception {
+    Promise<MultiMap> trailers = Promise.promise();
+    List<String> received = new java.util.concurrent.CopyOnWriteArrayList<>();
+    var request = await(h2Client.request(options(front, "grpc.example", "/h2/grpc").setMethod(HttpMethod.POST)
+        .putHeader("content-type", "application/grpc").putHeader("te", "trailers")));
+    request.setChunked(true);
+    Promise<Void> first = Promise.promise();
+    Promise<Void> second = Promise.promise();
+    request.response().onSuccess(response -> {
+      assertThat(response.statusCode()).isEqualTo(200);
+      response.handler(b -> {
+        received.add(b.toString());
+        String all = String.join("", received);
+        if (all.equals("one")) {
+          first.tryComplete();
+        } else if (all.equals("onetwo")) {
+          second.tryComplete();
+        }
+      });
+      response.endHandler(v -> trailers.complete(response.trailers()));
+    });
+    request.write("one");
+    // the answer to the first message comes while the request is still open: streaming, not buffering
+    await(first.future());
+    request.write("two");
+    await(second.future());
+    request.end();
+    MultiMap t = await(trailers.future());
+    assertThat(t.get("grpc-status")).isEqualTo("0");
+    assertThat(t.get("grpc-message")).isEqualTo("done");
+    assertThat(t.get("x-trailer")).isEqualTo("h2");
+  }
+
+  @Test
+  void teTrailersReachesTheOriginAndATrailersOnlyAnswerPassesThrough() throws Exception {
+    Reply r = await(h2Client.request(options(front, "g", "/h2/grpc-fail").setMethod(HttpMethod.POST)
+            .putHeader("content-type", "application/grpc").putHeader("te", "trailers"))
+        .compose(req -> req.send(Buffer.buffer(new byte[] {0, 0, 0, 0, 0})))
+        .compose(Http2Test::reply));
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(r.headers().get("grpc-status")).isEqualTo("5");
+    assertThat(r.headers().get("grpc-message")).isEqualTo("not found");
+    assertThat(r.headers().get("seen-te")).isEqualTo("trailers");
+  }
+
+  @Test
+  void theProxysOwnRepliesToGrpcCallsAreGrpcStatuses() throws Exception {
+    record Case(String path, String status, String message) {
+    }
+    for (Case c : List.of(new Case("/nowhere", "12", "Not Found"), new Case("/blackhole", "14", "no healthy upstream"),
+        new Case("/dead", "14", "upstream connect error or disconnect/reset before headers. reset reason: connection failure"),
+        new Case("/slow", "14", "upstream request timeout"))) {
+      Reply r = await(h2Client.request(options(front, "g", c.path()).setMethod(HttpMethod.POST)
+              .putHeader("content-type", "application/grpc+proto"))
+          .compose(req -> req.send(Buffer.buffer(new byte[] {0, 0, 0, 0, 0})))
+          .compose(Http2Test::reply));
+      assertThat(r.status()).as(c.path()).isEqualTo(200);
+      assertThat(r.headers().get("content-type")).as(c.path()).isEqualTo("application/grpc");
+      assertThat(r.headers().get("grpc-status")).as(c.path()).isEqualTo(c.status());
+      assertThat(r.headers().get("grpc-message")).as(c.path()).isEqualTo(c.message());
+      assertThat(r.body()).as(c.path()).isEmpty();
+    }
+    // the same failure without gRPC stays plain HTTP
+    assertThat(h2Get(front, "g", "/blackhole").status()).isEqualTo(503);
+    assertThat(h2Get(front, "g", "/nowhere").status()).isEqualTo(404);
+  }
+
+  @Test
+  void theHttpInspectorsH2cChoosesTheHttp2ChainAndHttp1TheTcpOne() throws Exception {
+    assertThat(h2Get(sniffed, "s", "/x").body()).isEqualTo("h2 HTTP_2 s /x");
+    // the default chain relays bytes: the HTTP/1.1 origin answers itself
+    assertThat(RawHttp.get(sniffed, "s", "/y").text()).isEqualTo("h1 HTTP_1_1 s /y");
+  }
+
+  @Test
+  void aMalformedFrameIsAConnectionErrorWithGoaway() throws Exception {
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress("127.0.0.1", front), 5000);
+      s.setSoTimeout(10_000);
+      OutputStream out = s.getOutputStream();
+      out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      out.write(frame(4, 0, 0, new byte[0]));
+      // DATA on stream 0 is a connection error of type PROTOCOL_ERROR (RFC 9113 section 6.1)
+      out.write(frame(0, 0, 0, new byte[] {1, 2, 3, 4}));
+      out.flush();
+      DataInputStream in = new DataInputStream(s.getInputStream());
+      List<Integer> goawayErrors = new ArrayList<>();
+      try {
+        while (true) {
+          int length = (in.readUnsignedByte() << 16) | in.readUnsignedShort();
+          int type = in.readUnsignedByte();
+          in.readUnsignedByte();
+          in.readInt();
+          byte[] payload = in.readNBytes(length);
+          if (type == 7) {
+            goawayErrors.add(java.nio.ByteBuffer.wrap(payload, 4, 4).getInt());
+          }
+        }
+      } catch (EOFException closed) {
+        // the proxy closed the connection after its GOAWAY
+      }
+      assertThat(goawayErrors).as("GOAWAY error codes").contains(1);
+    }
+  }
+
+  @Test
+  void anIncompleteFrameThenSilenceDoesNotTouchOtherConnections() throws Exception {
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress("127.0.0.1", front), 5000);
+      OutputStream out = s.getOutputStream();
+      out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      out.write(new byte[] {0, 0, 100, 0});
+      out.flush();
+      assertThat(h2Get(front, "other", "/h2/z").body()).isEqualTo("h2 HTTP_2 other /h2/z");
+    }
+  }
+
+  private static byte[] frame(int type, int flags, int stream, byte[] payload) {
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    b.write(payload.length >>> 16);
+    b.write(payload.length >>> 8);
+    b.write(payload.length);
+    b.write(type);
+    b.write(flags);
+    b.write(stream >>> 24);
+    b.write(stream >>> 16);
+    b.write(stream >>> 8);
+    b.write(stream);
+    b.writeBytes(payload);
+    return b.toByteArray();
+  }
+
+  record Reply(int status, HttpVersion version, MultiMap headers, String body) {
+  }
+
+  private static Future<Reply> reply(HttpClientResponse r) {
+    return r.body().map(b -> new Reply(r.statusCode(), r.version(), r.headers(), b.toString()));
+  }
+
+  private Reply h2Get(int port, String authority, String path) throws Exception {
+    return await(h2Client.request(options(port, authority, path)).compose(r -> r.send()).compose(Http2Test::reply));
+  }
+
+  private static RequestOptions options(int port, String authority, String path) {
+    int colon = authority.indexOf(':');
+    return new RequestOptions().setServer(io.vertx.core.net.SocketAddress.inetSocketAddress(port, "127.0.0.1"))
+        .setHost(colon < 0 ? authority : authority.substring(0, colon))
+        .setPort(colon < 0 ? 80 : Integer.parseInt(authority.substring(colon + 1)))
+        .setURI(path);
+  }
+
+  private long stat(String name) {
+    for (String line : proxy.stats().text().split("\n")) {
+      if (line.startsWith(name + ": ")) {
+        return Long.parseLong(line.substring(name.length() + 2));
+      }
+    }
+    throw new AssertionError("no stat " + name);
+  }
+
+  private static <T> T await(Future<T> f) throws Exception {
+    return f.toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+}
