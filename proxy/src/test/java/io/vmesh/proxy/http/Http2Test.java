@@ -196,6 +196,14 @@ class Http2Test {
   }
 
   @Test
+  void anUpgradeToH2cIsServedAsHttp1WithoutTheUpgradeHeaders() throws Exception {
+    RawHttp.Response r = RawHttp.get(front, "u", "/h1/u", "Connection: Upgrade, HTTP2-Settings", "Upgrade: h2c",
+        "HTTP2-Settings: AAMAAABkAAQAAP__");
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(r.text()).isEqualTo("h1 HTTP_1_1 u /h1/u");
+  }
+
+  @Test
   void useDownstreamProtocolFollowsTheClient() throws Exception {
     assertThat(h2Get(front, "x", "/auto/d").body()).isEqualTo("h2 HTTP_2 x /auto/d");
     assertThat(RawHttp.get(front, "x", "/auto/d").text()).isEqualTo("h2 HTTP_1_1 x /auto/d");
