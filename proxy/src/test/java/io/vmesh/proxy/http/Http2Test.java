@@ -317,7 +317,15 @@ class Http2Test {
 
   @Test
   void theHttpInspectorsH2cChoosesTheHttp2ChainAndHttp1TheTcpOne() throws Exception {
-    assertThat(h2Get(sniffed, "s", "/x").body()).isEqualTo("h2 HTTP_2 s /x");
+    HttpClient client = vertx.httpClientBuilder()
+        .with(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false))
+        .with(new PoolOptions().setHttp2MaxSize(1))
+        .build();
+    for (String path : List.of("/x", "/y", "/z")) {
+      Reply r = await(client.request(options(sniffed, "s", path)).compose(req -> req.send()).compose(Http2Test::reply));
+      assertThat(r.body()).isEqualTo("h2 HTTP_2 s " + path);
+    }
+    await(client.close());
     // the default chain relays bytes: the HTTP/1.1 origin answers itself
     assertThat(RawHttp.get(sniffed, "s", "/y").text()).isEqualTo("h1 HTTP_1_1 s /y");
   }
