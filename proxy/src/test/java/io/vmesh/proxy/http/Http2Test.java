@@ -2,6 +2,7 @@ package io.vmesh.proxy.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.google.protobuf.StringValue;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
@@ -17,6 +18,14 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.grpc.client.GrpcClient;
+import io.vertx.grpc.client.GrpcClientRequest;
+import io.vertx.grpc.client.GrpcClientResponse;
+import io.vertx.grpc.common.GrpcMessageDecoder;
+import io.vertx.grpc.common.GrpcMessageEncoder;
+import io.vertx.grpc.common.ServiceMethod;
+import io.vertx.grpc.common.ServiceName;
+import io.vertx.grpc.server.GrpcServer;
 import io.vmesh.proxy.ProxyServer;
 import io.vmesh.proxy.config.BootstrapLoader;
 import io.vmesh.proxy.config.RuntimeConfigBuilder;
@@ -65,6 +74,7 @@ class Http2Test {
     int h2 = await(vertx.createHttpServer(new HttpServerOptions())
         .connectionHandler(c -> h2OriginConnections.incrementAndGet())
         .requestHandler(r -> origin("h2", r)).listen(0, "127.0.0.1")).actualPort();
+    int grpc = grpcOrigin();
     int dead = freePort();
     front = freePort();
     sniffed = freePort();
@@ -89,6 +99,8 @@ class Http2Test {
                     - name: any
                       domains: [ "*" ]
                       routes:
+                      - { match: { prefix: /vmesh.test.Echo/ }, route: { cluster: grpc } }
+                      - { match: { prefix: /vmesh.test.Down/ }, route: { cluster: blackhole } }
                       - { match: { prefix: /h1/ }, route: { cluster: h1 } }
                       - { match: { prefix: /h2/ }, route: { cluster: h2 } }
                       - { match: { prefix: /auto/ }, route: { cluster: auto } }
@@ -125,7 +137,13 @@ class Http2Test {
             load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %8$d } } } } ] } ] }
           - { name: dead, connect_timeout: 1s, load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %9$d } } } } ] } ] } }
           - { name: blackhole }
-        """.formatted(front, sniffed, hcm, inspector, tcp, options, h1, h2, dead), false), Clock.systemUTC()));
+          - name: grpc
+            typed_extension_protocol_options:
+              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+                "@type": %6$s
+                explicit_http_config: { http2_protocol_options: {} }
+            load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %10$d } } } } ] } ] }
+        """.formatted(front, sniffed, hcm, inspector, tcp, options, h1, h2, dead, grpc), false), Clock.systemUTC()));
     proxy.start();
     h2Client = vertx.httpClientBuilder()
         .with(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false))
@@ -172,6 +190,86 @@ class Http2Test {
       default -> r.body().onSuccess(b -> response.end(name + " " + r.version() + " " + r.authority() + " " + r.path()
           + (b.length() > 0 ? " " + b.length() : "")));
     }
+  }
+
+  private static final ServiceName ECHO = ServiceName.create("vmesh.test.Echo");
+
+  /** A real gRPC server (vertx-grpc, protobuf StringValue messages): Chat echoes each message as it comes, Fail fails. */
+  private int grpcOrigin() throws Exception {
+    GrpcServer grpc = GrpcServer.server(vertx);
+    grpc.callHandler(ServiceMethod.server(ECHO, "Chat", GrpcMessageEncoder.<StringValue>encoder(),
+        GrpcMessageDecoder.<StringValue>decoder(StringValue.newBuilder())), call -> {
+          call.handler(m -> call.response().write(StringValue.of("echo " + m.getValue())));
+          call.endHandler(v -> {
+            call.response().trailers().set("x-served-by", "grpc-origin");
+            call.response().end();
+          });
+        });
+    grpc.callHandler(ServiceMethod.server(ECHO, "Fail", GrpcMessageEncoder.<StringValue>encoder(),
+        GrpcMessageDecoder.<StringValue>decoder(StringValue.newBuilder())), call -> call.handler(m -> call.response()
+            .status(io.vertx.grpc.common.GrpcStatus.NOT_FOUND).statusMessage("no " + m.getValue()).end()));
+    return await(vertx.createHttpServer().requestHandler(grpc).listen(0, "127.0.0.1")).actualPort();
+  }
+
+  private static ServiceMethod<StringValue, StringValue> clientMethod(String service, String method) {
+    return ServiceMethod.client(ServiceName.create(service), method, GrpcMessageEncoder.<StringValue>encoder(),
+        GrpcMessageDecoder.<StringValue>decoder(StringValue.newBuilder()));
+  }
+
+  @Test
+  void aRealGrpcBidiStreamGoesThroughMessageByMessageWithItsTrailers() throws Exception {
+    GrpcClient client = GrpcClient.client(vertx, new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2)
+        .setHttp2ClearTextUpgrade(false));
+    GrpcClientRequest<StringValue, StringValue> call = await(client.request(
+        io.vertx.core.net.SocketAddress.inetSocketAddress(front, "127.0.0.1"), clientMethod("vmesh.test.Echo", "Chat")));
+    List<String> received = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Promise<Void> first = Promise.promise();
+    Promise<Void> ended = Promise.promise();
+    call.response().onSuccess(response -> {
+      response.handler(m -> {
+        received.add(m.getValue());
+        first.tryComplete();
+      });
+      response.endHandler(v -> ended.complete());
+    });
+    call.write(StringValue.of("one"));
+    // the first answer arrives while the call is still open: streamed, not buffered
+    await(first.future());
+    call.write(StringValue.of("two"));
+    call.end();
+    await(ended.future());
+    GrpcClientResponse<StringValue, StringValue> response = await(call.response());
+    assertThat(received).containsExactly("echo one", "echo two");
+    assertThat(response.status()).isEqualTo(io.vertx.grpc.common.GrpcStatus.OK);
+    assertThat(response.trailers().get("x-served-by")).isEqualTo("grpc-origin");
+
+    GrpcClientRequest<StringValue, StringValue> failing = await(client.request(
+        io.vertx.core.net.SocketAddress.inetSocketAddress(front, "127.0.0.1"), clientMethod("vmesh.test.Echo", "Fail")));
+    failing.end(StringValue.of("such thing"));
+    GrpcClientResponse<StringValue, StringValue> failed = await(failing.response());
+    await(failed.end().recover(t -> Future.succeededFuture()));
+    assertThat(failed.status()).isEqualTo(io.vertx.grpc.common.GrpcStatus.NOT_FOUND);
+    assertThat(failed.statusMessage()).isEqualTo("no such thing");
+    await(client.close());
+  }
+
+  @Test
+  void aRealGrpcClientReadsTheProxysOwnStatuses() throws Exception {
+    GrpcClient client = GrpcClient.client(vertx, new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2)
+        .setHttp2ClearTextUpgrade(false));
+    record Case(String service, io.vertx.grpc.common.GrpcStatus status, String message) {
+    }
+    for (Case c : List.of(new Case("vmesh.test.Missing", io.vertx.grpc.common.GrpcStatus.UNIMPLEMENTED, "Not Found"),
+        new Case("vmesh.test.Down", io.vertx.grpc.common.GrpcStatus.UNAVAILABLE, "no healthy upstream"))) {
+      GrpcClientRequest<StringValue, StringValue> call = await(client.request(
+          io.vertx.core.net.SocketAddress.inetSocketAddress(front, "127.0.0.1"), clientMethod(c.service(), "Call")));
+      call.end(StringValue.of("x"));
+      GrpcClientResponse<StringValue, StringValue> response = await(call.response());
+      await(response.end().recover(t -> Future.succeededFuture()));
+      assertThat(response.status()).as(c.service()).isEqualTo(c.status());
+      assertThat(response.statusMessage()).as(c.service()).isEqualTo(c.message());
+    }
+    await(client.close());
   }
 
   @Test
