@@ -61,6 +61,8 @@ class Http2Test {
 
   private final Vertx vertx = Vertx.vertx();
   private final AtomicInteger h2OriginConnections = new AtomicInteger();
+  private final List<String> originResets = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final List<String> originSeen = new java.util.concurrent.CopyOnWriteArrayList<>();
   private ProxyServer proxy;
   private HttpClient h2Client;
   private HttpClient h1Client;
@@ -73,7 +75,15 @@ class Http2Test {
         .requestHandler(r -> origin("h1", r)).listen(0, "127.0.0.1")).actualPort();
     int h2 = await(vertx.createHttpServer(new HttpServerOptions())
         .connectionHandler(c -> h2OriginConnections.incrementAndGet())
-        .requestHandler(r -> origin("h2", r)).listen(0, "127.0.0.1")).actualPort();
+        .requestHandler(r -> {
+          originSeen.add(r.path());
+          r.response().closeHandler(v -> {
+            if (!r.response().ended()) {
+              originResets.add(r.path());
+            }
+          });
+          origin("h2", r);
+        }).listen(0, "127.0.0.1")).actualPort();
     int grpc = grpcOrigin();
     int dead = freePort();
     front = freePort();
@@ -186,7 +196,11 @@ class Http2Test {
       }
       case "/grpc-fail" -> response.putHeader("content-type", "application/grpc").putHeader("grpc-status", "5")
           .putHeader("grpc-message", "not found").end();
-      case "/slow" -> { }
+      case "/slow", "/slow-reset" -> { }
+      case "/cut" -> {
+        response.setChunked(true).write("partial");
+        Vertx.currentContext().owner().setTimer(100, id -> response.reset());
+      }
       default -> r.body().onSuccess(b -> response.end(name + " " + r.version() + " " + r.authority() + " " + r.path()
           + (b.length() > 0 ? " " + b.length() : "")));
     }
@@ -411,6 +425,35 @@ class Http2Test {
     // the same failure without gRPC stays plain HTTP
     assertThat(h2Get(front, "g", "/blackhole").status()).isEqualTo(503);
     assertThat(h2Get(front, "g", "/nowhere").status()).isEqualTo(404);
+  }
+
+  @Test
+  void aStreamResetEitherSideResetsTheOtherAndLeavesTheConnection() throws Exception {
+    HttpClient client = vertx.httpClientBuilder()
+        .with(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false))
+        .with(new PoolOptions().setHttp2MaxSize(1))
+        .build();
+    long accepted = stat("listener.front.downstream_cx_total");
+    // the client gives up: the proxy resets the upstream stream too
+    var waiting = await(client.request(options(front, "r", "/h2/slow-reset")));
+    waiting.send();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (!originSeen.contains("/h2/slow-reset") && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+    waiting.reset();
+    while (!originResets.contains("/h2/slow-reset") && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+    assertThat(originResets).contains("/h2/slow-reset");
+    // the origin cuts a response short: that stream is reset (UPE), not the connection
+    Throwable cut = await(client.request(options(front, "r", "/h2/cut")).compose(r -> r.send())
+        .compose(HttpClientResponse::body).map(b -> (Throwable) null).recover(Future::succeededFuture));
+    assertThat(cut).isInstanceOf(io.vertx.core.http.StreamResetException.class);
+    assertThat(await(client.request(options(front, "r", "/h2/after")).compose(r -> r.send()).compose(Http2Test::reply)).body())
+        .isEqualTo("h2 HTTP_2 r /h2/after");
+    assertThat(stat("listener.front.downstream_cx_total") - accepted).isEqualTo(1);
+    await(client.close());
   }
 
   @Test
