@@ -155,10 +155,7 @@ class Http2Test {
             load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %10$d } } } } ] } ] }
         """.formatted(front, sniffed, hcm, inspector, tcp, options, h1, h2, dead, grpc), false), Clock.systemUTC()));
     proxy.start();
-    h2Client = vertx.httpClientBuilder()
-        .with(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false))
-        .with(new PoolOptions().setHttp2MaxSize(1))
-        .build();
+    h2Client = newH2Client();
     h1Client = vertx.createHttpClient();
   }
 
@@ -323,10 +320,7 @@ class Http2Test {
 
   @Test
   void manyConcurrentStreamsShareOneConnectionEachSide() throws Exception {
-    HttpClient client = vertx.httpClientBuilder()
-        .with(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false))
-        .with(new PoolOptions().setHttp2MaxSize(1))
-        .build();
+    HttpClient client = newH2Client();
     long accepted = stat("listener.front.downstream_cx_total");
     long upstream = stat("cluster.h2.upstream_cx_total");
     // one warm-up request opens the connections, so the burst cannot race to open several
@@ -429,10 +423,7 @@ class Http2Test {
 
   @Test
   void aStreamResetEitherSideResetsTheOtherAndLeavesTheConnection() throws Exception {
-    HttpClient client = vertx.httpClientBuilder()
-        .with(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false))
-        .with(new PoolOptions().setHttp2MaxSize(1))
-        .build();
+    HttpClient client = newH2Client();
     long accepted = stat("listener.front.downstream_cx_total");
     // the client gives up: the proxy resets the upstream stream too
     var waiting = await(client.request(options(front, "r", "/h2/slow-reset")));
@@ -458,10 +449,7 @@ class Http2Test {
 
   @Test
   void theHttpInspectorsH2cChoosesTheHttp2ChainAndHttp1TheTcpOne() throws Exception {
-    HttpClient client = vertx.httpClientBuilder()
-        .with(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false))
-        .with(new PoolOptions().setHttp2MaxSize(1))
-        .build();
+    HttpClient client = newH2Client();
     for (String path : List.of("/x", "/y", "/z")) {
       Reply r = await(client.request(options(sniffed, "s", path)).compose(req -> req.send()).compose(Http2Test::reply));
       assertThat(r.body()).isEqualTo("h2 HTTP_2 s " + path);
@@ -555,6 +543,14 @@ class Http2Test {
       }
     }
     throw new AssertionError("no stat " + name);
+  }
+
+  /** An h2c client with prior knowledge, all its requests multiplexed on one connection. */
+  private HttpClient newH2Client() {
+    return vertx.httpClientBuilder()
+        .with(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false))
+        .with(new PoolOptions().setHttp2MaxSize(1))
+        .build();
   }
 
   private static <T> T await(Future<T> f) throws Exception {
