@@ -93,12 +93,7 @@ final class Http2Downstream {
       }
     });
     socket.closeHandler(v -> closed.tryComplete());
-    if (alreadyRead != null) {
-      channel.eventLoop().execute(() -> {
-        channel.pipeline().fireChannelRead(alreadyRead);
-        channel.pipeline().fireChannelReadComplete();
-      });
-    }
+    HttpConnectionManager.replay(socket, alreadyRead);
     return closed.future();
   }
 

@@ -79,22 +79,19 @@ public final class HttpConnectionManager {
     new Http2Downstream(scope.withHttp2(), socket, hcm.http2()).start(alreadyRead).onComplete(v -> closed.tryComplete());
   }
 
-  /** Replays bytes read before the codec was in place, after the handler that read them has returned. */
-  private void replay(ByteBuf alreadyRead, boolean fin, Handler<Object> onEvent) {
-    if (alreadyRead == null && !fin) {
+  /**
+   * Feeds bytes read before the codec was in place to the codec, now: later reads of the same read loop
+   * must not reach the codec first (a deferred replay would let the rest of a large body overtake them).
+   * Vert.x queues what this decodes behind the message it is delivering, so the order holds on its side too.
+   */
+  static void replay(NetSocketInternal socket, ByteBuf alreadyRead) {
+    if (alreadyRead == null) {
       return;
     }
-    Channel channel = socket.channelHandlerContext().channel();
-    channel.eventLoop().execute(() -> {
-      if (alreadyRead != null) {
-        channel.pipeline().fireChannelRead(alreadyRead);
-        // Vert.x holds back flushes while a read is in progress; this ends the replayed one
-        channel.pipeline().fireChannelReadComplete();
-      }
-      if (fin) {
-        onEvent.handle(ChannelInputShutdownEvent.INSTANCE);
-      }
-    });
+    ChannelPipeline pipeline = socket.channelHandlerContext().channel().pipeline();
+    pipeline.fireChannelRead(alreadyRead);
+    // Vert.x holds back flushes while a read is in progress; this ends the replayed one
+    pipeline.fireChannelReadComplete();
   }
 
   /**
@@ -186,7 +183,10 @@ public final class HttpConnectionManager {
         reader.closed();
         closed.tryComplete();
       });
-      replay(alreadyRead, finAlreadyRead, this::onEvent);
+      replay(socket, alreadyRead);
+      if (finAlreadyRead) {
+        onEvent(ChannelInputShutdownEvent.INSTANCE);
+      }
     }
 
     private void onEvent(Object event) {
