@@ -506,6 +506,55 @@ class Http2Test {
   }
 
   @Test
+  void headersOverTheLimitAre431OnTheirStreamOnly() throws Exception {
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress("127.0.0.1", front), 5000);
+      s.setSoTimeout(10_000);
+      OutputStream out = s.getOutputStream();
+      out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      out.write(frame(4, 0, 0, new byte[0]));
+      // :method GET, :path /, :scheme http (static table), then one literal header of 70 000 bytes
+      ByteArrayOutputStream block = new ByteArrayOutputStream();
+      block.writeBytes(new byte[] {(byte) 0x82, (byte) 0x84, (byte) 0x86, 0x00, 0x05});
+      block.writeBytes("x-big".getBytes(StandardCharsets.US_ASCII));
+      int length = 70_000;
+      block.write(0x7f);
+      int rest = length - 127;
+      while (rest >= 128) {
+        block.write((rest & 0x7f) | 0x80);
+        rest >>>= 7;
+      }
+      block.write(rest);
+      block.writeBytes("a".repeat(length).getBytes(StandardCharsets.US_ASCII));
+      byte[] headers = block.toByteArray();
+      for (int offset = 0; offset < headers.length; offset += 16_384) {
+        byte[] part = java.util.Arrays.copyOfRange(headers, offset, Math.min(headers.length, offset + 16_384));
+        boolean first = offset == 0;
+        boolean last = offset + 16_384 >= headers.length;
+        // HEADERS (END_STREAM) then CONTINUATION frames, END_HEADERS on the last
+        out.write(frame(first ? 1 : 9, (first ? 1 : 0) | (last ? 4 : 0), 1, part));
+      }
+      out.flush();
+      DataInputStream in = new DataInputStream(s.getInputStream());
+      byte[] status = null;
+      while (status == null) {
+        int frameLength = (in.readUnsignedByte() << 16) | in.readUnsignedShort();
+        int type = in.readUnsignedByte();
+        in.readUnsignedByte();
+        int stream = in.readInt();
+        byte[] payload = in.readNBytes(frameLength);
+        assertThat(type).as("no GOAWAY: a stream error").isNotEqualTo(7);
+        if (type == 1 && stream == 1) {
+          status = payload;
+        }
+      }
+      // ":status 431" is not in HPACK's static table: a literal with the indexed name :status (index 8)
+      assertThat(new String(status, StandardCharsets.ISO_8859_1)).contains("431");
+    }
+    assertThat(h2Get(front, "after", "/h2/ok").status()).isEqualTo(200);
+  }
+
+  @Test
   void anIncompleteFrameThenSilenceDoesNotTouchOtherConnections() throws Exception {
     try (Socket s = new Socket()) {
       s.connect(new InetSocketAddress("127.0.0.1", front), 5000);
