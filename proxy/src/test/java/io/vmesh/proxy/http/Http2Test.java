@@ -476,26 +476,16 @@ class Http2Test {
 
   @Test
   void aMalformedFrameIsAConnectionErrorWithGoaway() throws Exception {
-    try (Socket s = new Socket()) {
-      s.connect(new InetSocketAddress("127.0.0.1", front), 5000);
-      s.setSoTimeout(10_000);
-      OutputStream out = s.getOutputStream();
-      out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-      out.write(frame(4, 0, 0, new byte[0]));
+    try (Socket s = h2Socket()) {
       // DATA on stream 0 is a connection error of type PROTOCOL_ERROR (RFC 9113 section 6.1)
-      out.write(frame(0, 0, 0, new byte[] {1, 2, 3, 4}));
-      out.flush();
+      s.getOutputStream().write(frame(0, 0, 0, new byte[] {1, 2, 3, 4}));
       DataInputStream in = new DataInputStream(s.getInputStream());
       List<Integer> goawayErrors = new ArrayList<>();
       try {
         while (true) {
-          int length = (in.readUnsignedByte() << 16) | in.readUnsignedShort();
-          int type = in.readUnsignedByte();
-          in.readUnsignedByte();
-          in.readInt();
-          byte[] payload = in.readNBytes(length);
-          if (type == 7) {
-            goawayErrors.add(java.nio.ByteBuffer.wrap(payload, 4, 4).getInt());
+          Frame f = Frame.read(in);
+          if (f.type() == 7) {
+            goawayErrors.add(java.nio.ByteBuffer.wrap(f.payload(), 4, 4).getInt());
           }
         }
       } catch (EOFException closed) {
@@ -505,14 +495,11 @@ class Http2Test {
     }
   }
 
+
   @Test
   void headersOverTheLimitAre431OnTheirStreamOnly() throws Exception {
-    try (Socket s = new Socket()) {
-      s.connect(new InetSocketAddress("127.0.0.1", front), 5000);
-      s.setSoTimeout(10_000);
+    try (Socket s = h2Socket()) {
       OutputStream out = s.getOutputStream();
-      out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-      out.write(frame(4, 0, 0, new byte[0]));
       // :method GET, :path /, :scheme http (static table), then one literal header of 70 000 bytes
       ByteArrayOutputStream block = new ByteArrayOutputStream();
       block.writeBytes(new byte[] {(byte) 0x82, (byte) 0x84, (byte) 0x86, 0x00, 0x05});
@@ -538,14 +525,10 @@ class Http2Test {
       DataInputStream in = new DataInputStream(s.getInputStream());
       byte[] status = null;
       while (status == null) {
-        int frameLength = (in.readUnsignedByte() << 16) | in.readUnsignedShort();
-        int type = in.readUnsignedByte();
-        in.readUnsignedByte();
-        int stream = in.readInt();
-        byte[] payload = in.readNBytes(frameLength);
-        assertThat(type).as("no GOAWAY: a stream error").isNotEqualTo(7);
-        if (type == 1 && stream == 1) {
-          status = payload;
+        Frame f = Frame.read(in);
+        assertThat(f.type()).as("no GOAWAY: a stream error").isNotEqualTo(7);
+        if (f.type() == 1 && f.stream() == 1) {
+          status = f.payload();
         }
       }
       // ":status 431" is not in HPACK's static table: a literal with the indexed name :status (index 8)
@@ -556,13 +539,30 @@ class Http2Test {
 
   @Test
   void anIncompleteFrameThenSilenceDoesNotTouchOtherConnections() throws Exception {
-    try (Socket s = new Socket()) {
-      s.connect(new InetSocketAddress("127.0.0.1", front), 5000);
-      OutputStream out = s.getOutputStream();
-      out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-      out.write(new byte[] {0, 0, 100, 0});
-      out.flush();
+    try (Socket s = h2Socket()) {
+      s.getOutputStream().write(new byte[] {0, 0, 100, 0});
       assertThat(h2Get(front, "other", "/h2/z").body()).isEqualTo("h2 HTTP_2 other /h2/z");
+    }
+  }
+
+  /** A connection to the front listener that has sent the HTTP/2 preface and an empty SETTINGS frame. */
+  private Socket h2Socket() throws IOException {
+    Socket s = new Socket();
+    s.connect(new InetSocketAddress("127.0.0.1", front), 5000);
+    s.setSoTimeout(10_000);
+    s.getOutputStream().write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+    s.getOutputStream().write(frame(4, 0, 0, new byte[0]));
+    return s;
+  }
+
+  /** One HTTP/2 frame as read off the wire. */
+  record Frame(int type, int flags, int stream, byte[] payload) {
+    static Frame read(DataInputStream in) throws IOException {
+      int length = (in.readUnsignedByte() << 16) | in.readUnsignedShort();
+      int type = in.readUnsignedByte();
+      int flags = in.readUnsignedByte();
+      int stream = in.readInt() & 0x7fffffff;
+      return new Frame(type, flags, stream, in.readNBytes(length));
     }
   }
 
