@@ -194,6 +194,7 @@ class Http2Test {
       case "/grpc-fail" -> response.putHeader("content-type", "application/grpc").putHeader("grpc-status", "5")
           .putHeader("grpc-message", "not found").end();
       case "/slow", "/slow-reset" -> { }
+      case "/stall" -> r.pause();
       case "/cut" -> {
         response.setChunked(true).write("partial");
         Vertx.currentContext().owner().setTimer(100, id -> response.reset());
@@ -366,6 +367,36 @@ class Http2Test {
       assertThat(got.length()).as(path).isEqualTo(data.length);
       assertThat(got.getBytes()).as(path).isEqualTo(data);
     }
+  }
+
+  @Test
+  void aRequestBodyTheOriginDoesNotReadStallsTheClientNotTheProxysMemory() throws Exception {
+    HttpClient client = newH2Client();
+    var request = await(client.request(options(front, "b", "/h2/stall").setMethod(HttpMethod.POST)));
+    request.setChunked(true);
+    Buffer chunk = Buffer.buffer(new byte[16 * 1024]);
+    long written = 0;
+    long fullSince = -1;
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    // write until the client has been unable to write for 2 s (its stream window stays closed) or 32 MiB went
+    while (written < 32L * 1024 * 1024 && System.nanoTime() < deadline) {
+      if (request.writeQueueFull()) {
+        if (fullSince < 0) {
+          fullSince = System.nanoTime();
+        } else if (System.nanoTime() - fullSince > TimeUnit.SECONDS.toNanos(2)) {
+          break;
+        }
+        Thread.sleep(20);
+        continue;
+      }
+      fullSince = -1;
+      request.write(chunk);
+      written += chunk.length();
+    }
+    // what is in flight: the proxy's downstream window, its upstream window and socket buffers, not the body
+    assertThat(written).as("bytes the client could write").isLessThan(8L * 1024 * 1024);
+    request.reset();
+    await(client.close());
   }
 
   @Test
