@@ -9,11 +9,11 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
-import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
@@ -23,6 +23,8 @@ import io.vertx.core.Handler;
 import io.vertx.core.Promise;
 import io.vertx.core.internal.PromiseInternal;
 import io.vertx.core.internal.net.NetSocketInternal;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * An accepted connection served as HTTP/2 (h2c with prior knowledge). Vert.x's HttpServer cannot adopt a
@@ -40,6 +42,8 @@ final class Http2Downstream {
   private final NetSocketInternal socket;
   private final Http2Options options;
   private final Promise<Void> closed = Promise.promise();
+  /** Open streams by id, for the client's RST_STREAM to reach a stream that is not reading. */
+  private final Map<Integer, Stream> streams = new HashMap<>();
 
   Http2Downstream(HttpScope scope, NetSocketInternal socket, Http2Options options) {
     this.scope = scope;
@@ -59,7 +63,20 @@ final class Http2Downstream {
     }
     Http2FrameCodec codec = Http2FrameCodecBuilder.forServer().initialSettings(settings).validateHeaders(true).build();
     channel.pipeline().addBefore("handler", "vmesh-h2-codec", codec);
-    channel.pipeline().addAfter("vmesh-h2-codec", "vmesh-h2-streams", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
+    channel.pipeline().addAfter("vmesh-h2-codec", "vmesh-h2-resets", new ChannelInboundHandlerAdapter() {
+      @Override
+      public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        // a paused stream channel holds its inbound frames, the reset among them: tell its exchange now
+        if (msg instanceof Http2ResetFrame reset && reset.stream() != null) {
+          Stream stream = streams.get(reset.stream().id());
+          if (stream != null) {
+            stream.resetByClient();
+          }
+        }
+        ctx.fireChannelRead(msg);
+      }
+    });
+    channel.pipeline().addAfter("vmesh-h2-resets", "vmesh-h2-streams", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
       @Override
       protected void initChannel(Http2StreamChannel stream) {
         stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true), new HttpServerExpectContinueHandler(), new Stream());
@@ -73,10 +90,14 @@ final class Http2Downstream {
       }
     });
     if (options.initialConnectionWindowSize() != null) {
-      int delta = options.initialConnectionWindowSize() - Http2CodecUtil.DEFAULT_WINDOW_SIZE;
+      // the codec has already grown the connection window by twice the stream window's growth; top it up to the
+      // configured size (HTTP/2 has no way to shrink it, so a larger stream window can leave it above)
+      var connectionStream = codec.connection().connectionStream();
+      var flow = codec.connection().local().flowController();
+      int delta = options.initialConnectionWindowSize() - flow.windowSize(connectionStream);
       if (delta > 0) {
         try {
-          codec.connection().local().flowController().incrementWindowSize(codec.connection().connectionStream(), delta);
+          flow.incrementWindowSize(connectionStream, delta);
         } catch (Http2Exception e) {
           throw new IllegalStateException("a window within HTTP/2's limit was refused", e);
         }
@@ -107,6 +128,12 @@ final class Http2Downstream {
     public void handlerAdded(ChannelHandlerContext ctx) {
       channel = ctx.channel();
       reader = new RequestReader(scope, this, ctx.alloc());
+      streams.put(((Http2StreamChannel) channel).stream().id(), this);
+    }
+
+    void resetByClient() {
+      scope.context().emit(null, v -> reader.closed());
+      channel.close();
     }
 
     @Override
@@ -126,6 +153,7 @@ final class Http2Downstream {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+      streams.remove(((Http2StreamChannel) channel).stream().id());
       scope.context().emit(null, v -> reader.closed());
     }
 

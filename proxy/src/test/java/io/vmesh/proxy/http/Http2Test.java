@@ -103,7 +103,7 @@ class Http2Test {
                 typed_config:
                   "@type": %3$s
                   stat_prefix: front
-                  http2_protocol_options: { max_concurrent_streams: 500 }
+                  http2_protocol_options: { max_concurrent_streams: 500, initial_stream_window_size: 262144, initial_connection_window_size: 1048576 }
                   route_config:
                     virtual_hosts:
                     - name: any
@@ -318,9 +318,17 @@ class Http2Test {
     byte[] data = new byte[200_000];
     new java.util.Random(3).nextBytes(data);
     try (RawHttp c = new RawHttp(front)) {
-      c.send(("POST /h2/echo HTTP/1.1\r\nHost: e\r\nContent-Length: " + data.length + "\r\n\r\n")
-          .getBytes(StandardCharsets.ISO_8859_1), data);
+      // sent while the echo is read: a client that reads only after writing all would stall against backpressure
+      var sending = java.util.concurrent.CompletableFuture.runAsync(() -> {
+        try {
+          c.send(("POST /h2/echo HTTP/1.1\r\nHost: e\r\nContent-Length: " + data.length + "\r\n\r\n")
+              .getBytes(StandardCharsets.ISO_8859_1), data);
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      });
       RawHttp.Response r = c.read();
+      sending.get(20, TimeUnit.SECONDS);
       assertThat(r.status()).isEqualTo(200);
       assertThat(r.body()).isEqualTo(data);
     }
@@ -396,6 +404,11 @@ class Http2Test {
     // what is in flight: the proxy's downstream window, its upstream window and socket buffers, not the body
     assertThat(written).as("bytes the client could write").isLessThan(8L * 1024 * 1024);
     request.reset();
+    // the reset reaches the origin although the stream was paused: its window goes back to the connection
+    while (!originResets.contains("/h2/stall") && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+    assertThat(originResets).contains("/h2/stall");
     await(client.close());
   }
 
@@ -526,6 +539,29 @@ class Http2Test {
     }
   }
 
+
+  @Test
+  void http2ProtocolOptionsAreAnnouncedToTheClient() throws Exception {
+    try (Socket s = h2Socket()) {
+      DataInputStream in = new DataInputStream(s.getInputStream());
+      java.util.Map<Integer, Long> settings = new java.util.HashMap<>();
+      long connectionWindowUpdates = 0;
+      // up to the proxy's SETTINGS ACK, which comes after what it sends when the connection opens
+      for (Frame f = Frame.read(in); f.type() != 4 || (f.flags() & 1) == 0; f = Frame.read(in)) {
+        if (f.type() == 4) {
+          java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(f.payload());
+          while (b.remaining() >= 6) {
+            settings.put(b.getShort() & 0xffff, b.getInt() & 0xffffffffL);
+          }
+        } else if (f.type() == 8 && f.stream() == 0) {
+          connectionWindowUpdates += java.nio.ByteBuffer.wrap(f.payload()).getInt() & 0x7fffffffL;
+        }
+      }
+      // SETTINGS_MAX_CONCURRENT_STREAMS (3), SETTINGS_INITIAL_WINDOW_SIZE (4), SETTINGS_MAX_HEADER_LIST_SIZE (6)
+      assertThat(settings).containsEntry(3, 500L).containsEntry(4, 262_144L).containsEntry(6, 61_440L);
+      assertThat(65_535L + connectionWindowUpdates).as("connection window").isEqualTo(1_048_576L);
+    }
+  }
 
   @Test
   void headersOverTheLimitAre431OnTheirStreamOnly() throws Exception {
