@@ -31,7 +31,6 @@ class HttpRoutingIT {
 
   private static final Duration TIMEOUT = Duration.ofSeconds(30);
   private static final RunAs APP = RunAs.user(1000);
-  private static final RunAs PROXY = RunAs.user(1337);
 
   private static Topology topology;
   private static Pod app;
@@ -56,12 +55,8 @@ class HttpRoutingIT {
               "--bind", server.ip(), "--directory", root.getParent().toString()))
           .awaitLine(l -> l.contains("Serving HTTP"), TIMEOUT);
     }
-    Path bootstrap = topology.workDir().resolve("bin").resolve("http-bootstrap.yaml");
-    Files.writeString(bootstrap, bootstrap(server.ip()));
-    SystemCommand.Result capture = app.run(RunAs.ROOT, TIMEOUT, Artifacts.javaJar(proxyJar, "capture"));
-    assertThat(capture.exitCode()).as(capture.stderr()).isZero();
-    sidecar = app.start("vmesh-proxy", PROXY, Artifacts.javaJar(proxyJar, "run", "--bootstrap", bootstrap.toString()));
-    sidecar.awaitLine(l -> l.contains("vmesh-proxy ready"), TIMEOUT);
+    sidecar = OutboundSidecar.start(app, proxyJar, topology.workDir().resolve("bin").resolve("http-bootstrap.yaml"),
+        bootstrap(server.ip()), TIMEOUT);
   }
 
   @AfterAll
@@ -72,18 +67,7 @@ class HttpRoutingIT {
   }
 
   static String bootstrap(String serverIp) {
-    String tcp = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
-    String hcm = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
-    return """
-        admin:
-          address: { socket_address: { address: 127.0.0.1, port_value: 15000 } }
-        static_resources:
-          listeners:
-          - name: virtualOutbound
-            address: { socket_address: { address: 0.0.0.0, port_value: 15001 } }
-            use_original_dst: true
-            filter_chains:
-            - filters: [ { name: tcp, typed_config: { "@type": "%2$s", stat_prefix: PassthroughCluster, cluster: PassthroughCluster } } ]
+    return OutboundSidecar.bootstrap("""
           - name: 0.0.0.0_8080
             address: { socket_address: { address: 0.0.0.0, port_value: 8080 } }
             bind_to_port: false
@@ -91,7 +75,7 @@ class HttpRoutingIT {
             - filters:
               - name: envoy.filters.network.http_connection_manager
                 typed_config:
-                  "@type": "%3$s"
+                  "@type": "%2$s"
                   stat_prefix: outbound_0.0.0.0_8080
                   route_config:
                     name: "8080"
@@ -101,11 +85,10 @@ class HttpRoutingIT {
                       routes:
                       - { match: { prefix: /one/ }, route: { cluster: one } }
                       - { match: { prefix: /two/ }, route: { cluster: two } }
-          clusters:
-          - { name: PassthroughCluster, type: ORIGINAL_DST, lb_policy: CLUSTER_PROVIDED }
+        """.formatted(serverIp, OutboundSidecar.HCM), """
           - { name: one, load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: %1$s, port_value: 8081 } } } } ] } ] } }
           - { name: two, load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: %1$s, port_value: 8082 } } } } ] } ] } }
-        """.formatted(serverIp, tcp, hcm);
+        """.formatted(serverIp));
   }
 
   @Test

@@ -1,5 +1,6 @@
 package io.vmesh.proxy.cluster;
 
+import io.vmesh.proxy.http.UpstreamProtocol;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.util.List;
@@ -20,24 +21,44 @@ public final class ClusterConfig {
   private final int connectTimeoutMillis;
   private final String sourceAddress;
   private final LoadBalancer balancer;
+  private final UpstreamProtocol httpProtocol;
 
   /** Round robin, no outlier detection. */
   public ClusterConfig(String name, Type type, List<InetSocketAddress> endpoints, int connectTimeoutMillis, String sourceAddress) {
-    this(name, type, endpoints, connectTimeoutMillis, sourceAddress, LoadBalancer.Policy.ROUND_ROBIN, null, Clock.systemUTC());
+    this(name, type, endpoints, connectTimeoutMillis, sourceAddress, LoadBalancer.Policy.ROUND_ROBIN, null, Clock.systemUTC(),
+        UpstreamProtocol.HTTP1);
+  }
+
+  /** Round robin, no outlier detection; @param httpProtocol how HTTP requests reach the endpoints (Envoy's {@code HttpProtocolOptions}) */
+  public ClusterConfig(String name, Type type, List<InetSocketAddress> endpoints, int connectTimeoutMillis, String sourceAddress,
+                       UpstreamProtocol httpProtocol) {
+    this(name, type, endpoints, connectTimeoutMillis, sourceAddress, LoadBalancer.Policy.ROUND_ROBIN, null, Clock.systemUTC(), httpProtocol);
+  }
+
+  /** HTTP/1.1 upstream. */
+  public ClusterConfig(String name, Type type, List<InetSocketAddress> endpoints, int connectTimeoutMillis, String sourceAddress,
+                       LoadBalancer.Policy policy, OutlierDetection outlier, Clock clock) {
+    this(name, type, endpoints, connectTimeoutMillis, sourceAddress, policy, outlier, clock, UpstreamProtocol.HTTP1);
   }
 
   /**
    * @param sourceAddress the local address upstream connections bind, or null for the kernel's choice
    * @param outlier null for no outlier detection
+   * @param httpProtocol how HTTP requests reach the endpoints (Envoy's {@code HttpProtocolOptions})
    */
   public ClusterConfig(String name, Type type, List<InetSocketAddress> endpoints, int connectTimeoutMillis, String sourceAddress,
-                       LoadBalancer.Policy policy, OutlierDetection outlier, Clock clock) {
+                       LoadBalancer.Policy policy, OutlierDetection outlier, Clock clock, UpstreamProtocol httpProtocol) {
     this.name = name;
     this.type = type;
     this.endpoints = List.copyOf(endpoints);
     this.connectTimeoutMillis = connectTimeoutMillis;
     this.sourceAddress = sourceAddress;
     this.balancer = new LoadBalancer(this.endpoints, policy, outlier, clock);
+    this.httpProtocol = httpProtocol;
+  }
+
+  public UpstreamProtocol httpProtocol() {
+    return httpProtocol;
   }
 
   public String name() {

@@ -12,6 +12,7 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.vmesh.proxy.cluster.ClusterConfig;
 import io.vmesh.proxy.cluster.WeightedClusters;
+import io.vmesh.proxy.http.Http2Options;
 import io.vmesh.proxy.http.HttpConnectionManagerConfig;
 import io.vmesh.proxy.http.RouteTable;
 import java.util.ArrayList;
@@ -41,9 +42,16 @@ final class HttpRoutesBuilder {
     if (hcm.getStatPrefix().isEmpty()) {
       problems.add(ConfigException.at(at + ".stat_prefix", "is required"));
     }
-    if (hcm.getCodecType() != HttpConnectionManager.CodecType.AUTO && hcm.getCodecType() != HttpConnectionManager.CodecType.HTTP1) {
-      problems.add(ConfigException.at(at + ".codec_type", hcm.getCodecType() + " is not supported (AUTO, HTTP1: HTTP/1.1 only)"));
-    }
+    HttpConnectionManagerConfig.Codec codec = switch (hcm.getCodecType()) {
+      case AUTO -> HttpConnectionManagerConfig.Codec.AUTO;
+      case HTTP1 -> HttpConnectionManagerConfig.Codec.HTTP1;
+      case HTTP2 -> HttpConnectionManagerConfig.Codec.HTTP2;
+      default -> {
+        problems.add(ConfigException.at(at + ".codec_type", hcm.getCodecType() + " is not supported (AUTO, HTTP1, HTTP2)"));
+        yield null;
+      }
+    };
+    Http2Options http2 = HttpProtocolOptionsBuilder.http2(hcm.getHttp2ProtocolOptions(), at + ".http2_protocol_options", problems);
     for (int i = 0; i < hcm.getHttpFiltersCount(); i++) {
       HttpFilter f = hcm.getHttpFilters(i);
       String fat = at + ".http_filters[" + i + "]";
@@ -60,7 +68,8 @@ final class HttpRoutesBuilder {
       return null;
     }
     RouteTable table = routes(hcm.getRouteConfig(), at + ".route_config");
-    return problems.size() == before && table != null ? new HttpConnectionManagerConfig(hcm.getStatPrefix(), table) : null;
+    return problems.size() == before && table != null ? new HttpConnectionManagerConfig(hcm.getStatPrefix(), table, codec, http2)
+        : null;
   }
 
   private RouteTable routes(RouteConfiguration rc, String at) {

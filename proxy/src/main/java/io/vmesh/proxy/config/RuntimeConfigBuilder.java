@@ -26,6 +26,7 @@ import io.vmesh.proxy.cluster.LoadBalancer;
 import io.vmesh.proxy.cluster.OutlierDetection;
 import io.vmesh.proxy.filter.TcpProxyRoute;
 import io.vmesh.proxy.http.HttpConnectionManagerConfig;
+import io.vmesh.proxy.http.UpstreamProtocol;
 import io.vmesh.proxy.listener.FilterChainConfig;
 import io.vmesh.proxy.listener.FilterChainMatcher;
 import io.vmesh.proxy.listener.ListenerConfig;
@@ -174,8 +175,9 @@ public final class RuntimeConfigBuilder {
         InetSocketAddress bind = socketAddress(Address.newBuilder().setSocketAddress(sa).build(), src, false);
         source = bind == null ? null : NetUtil.toAddressString(bind.getAddress());
       }
+      UpstreamProtocol httpProtocol = HttpProtocolOptionsBuilder.upstream(c, at, problems);
       if (problems.size() == before) {
-        clusters.put(c.getName(), new ClusterConfig(c.getName(), type, endpoints, timeout, source, policy, outlier, clock));
+        clusters.put(c.getName(), new ClusterConfig(c.getName(), type, endpoints, timeout, source, policy, outlier, clock, httpProtocol));
       }
     }
     return clusters;

@@ -16,6 +16,8 @@ import io.envoyproxy.envoy.config.cluster.v3.OutlierDetection;
 import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.BindConfig;
 import io.envoyproxy.envoy.config.core.v3.CidrRange;
+import io.envoyproxy.envoy.config.core.v3.Http1ProtocolOptions;
+import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
@@ -42,6 +44,7 @@ import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import java.util.ArrayList;
@@ -69,7 +72,7 @@ public final class SupportedFields {
   /** The {@code typed_config} types vmesh-proxy understands, by type URL. */
   private static final Map<String, Message> TYPED_CONFIGS = typedConfigs(TcpProxy.getDefaultInstance(),
       HttpConnectionManager.getDefaultInstance(), Router.getDefaultInstance(), OriginalDst.getDefaultInstance(),
-      TlsInspector.getDefaultInstance(), HttpInspector.getDefaultInstance());
+      TlsInspector.getDefaultInstance(), HttpInspector.getDefaultInstance(), HttpProtocolOptions.getDefaultInstance());
 
   /** Fields that are refused with a reason more useful than "not supported", by message and field name. */
   private static final Map<String, String> NOT_YET = Map.of(
@@ -100,7 +103,11 @@ public final class SupportedFields {
     put(m, TcpProxy.getDescriptor(), "stat_prefix", "cluster", "weighted_clusters", "idle_timeout");
     put(m, TcpProxy.WeightedCluster.getDescriptor(), "clusters");
     put(m, TcpProxy.WeightedCluster.ClusterWeight.getDescriptor(), "name", "weight");
-    put(m, HttpConnectionManager.getDescriptor(), "stat_prefix", "codec_type", "route_config", "http_filters");
+    put(m, HttpConnectionManager.getDescriptor(), "stat_prefix", "codec_type", "route_config", "http_filters",
+        "http2_protocol_options");
+    put(m, Http2ProtocolOptions.getDescriptor(), "max_concurrent_streams", "initial_stream_window_size",
+        "initial_connection_window_size");
+    put(m, Http1ProtocolOptions.getDescriptor());
     put(m, HttpFilter.getDescriptor(), "name", "typed_config");
     put(m, Router.getDescriptor());
     put(m, RouteConfiguration.getDescriptor(), "name", "virtual_hosts");
@@ -115,9 +122,14 @@ public final class SupportedFields {
     put(m, WeightedCluster.ClusterWeight.getDescriptor(), "name", "weight");
     put(m, RetryPolicy.getDescriptor(), "retry_on", "num_retries");
     put(m, Cluster.getDescriptor(), "name", "type", "lb_policy", "connect_timeout", "load_assignment",
-        "upstream_bind_config", "outlier_detection");
+        "upstream_bind_config", "outlier_detection", "typed_extension_protocol_options");
     put(m, OutlierDetection.getDescriptor(), "consecutive_5xx", "consecutive_gateway_failure", "enforcing_consecutive_5xx",
         "enforcing_consecutive_gateway_failure", "interval", "base_ejection_time", "max_ejection_percent", "max_ejection_time");
+    // a proto map is a repeated entry message of its own
+    put(m, Cluster.getDescriptor().findFieldByName("typed_extension_protocol_options").getMessageType(), "key", "value");
+    put(m, HttpProtocolOptions.getDescriptor(), "explicit_http_config", "use_downstream_protocol_config");
+    put(m, HttpProtocolOptions.ExplicitHttpConfig.getDescriptor(), "http_protocol_options", "http2_protocol_options");
+    put(m, HttpProtocolOptions.UseDownstreamHttpConfig.getDescriptor(), "http_protocol_options", "http2_protocol_options");
     put(m, BindConfig.getDescriptor(), "source_address");
     put(m, ClusterLoadAssignment.getDescriptor(), "cluster_name", "endpoints");
     put(m, LocalityLbEndpoints.getDescriptor(), "lb_endpoints");

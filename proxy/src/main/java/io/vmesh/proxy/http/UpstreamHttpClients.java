@@ -2,8 +2,10 @@ package io.vmesh.proxy.http;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.Http2Settings;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.PoolOptions;
 import io.vmesh.proxy.cluster.ClusterConfig;
 import io.vmesh.proxy.stats.ProxyStats.ClusterStats;
@@ -13,8 +15,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * HTTP/1.1 clients for one event loop, one per cluster (name, connect timeout, source address), each
- * with its own keep-alive pool per endpoint; created on that loop so upstream connections share it.
+ * HTTP clients for one event loop, one per cluster (name, connect timeout, source address, protocol),
+ * created on that loop so upstream connections share it. Each keeps its own pool per endpoint: HTTP/1.1
+ * connections kept alive, one request each at a time; HTTP/2 (h2c, prior knowledge): one connection
+ * carrying every stream, requests over the server's concurrent-stream limit waiting for a stream to end.
+ * (Vert.x's pool would open a connection per waiting request rather than one per stream limit's worth.)
  */
 public final class UpstreamHttpClients {
 
@@ -29,21 +34,40 @@ public final class UpstreamHttpClients {
     this.vertx = vertx;
   }
 
-  public HttpClient client(ClusterConfig cluster, ClusterStats stats) {
+  /** The client for {@code cluster}; {@code downstreamHttp2} decides the protocol under {@code use_downstream_protocol_config}. */
+  public HttpClient client(ClusterConfig cluster, ClusterStats stats, boolean downstreamHttp2) {
     String source = cluster.sourceAddress().orElse(null);
-    return clients.computeIfAbsent(cluster.name() + "/" + cluster.connectTimeoutMillis() + "/" + source, k -> {
+    boolean http2 = cluster.httpProtocol().http2(downstreamHttp2);
+    Http2Options h2 = cluster.httpProtocol().http2();
+    String key = cluster.name() + "/" + cluster.connectTimeoutMillis() + "/" + source + "/" + (http2 ? "h2c " + h2 : "http/1.1");
+    return clients.computeIfAbsent(key, k -> {
       HttpClientOptions options = new HttpClientOptions()
           .setConnectTimeout(cluster.connectTimeoutMillis())
           .setKeepAlive(true)
           .setTcpNoDelay(true)
-          .setMaxHeaderSize(HttpConnectionManager.MAX_HEADERS_BYTES)
-          .setMaxInitialLineLength(HttpConnectionManager.MAX_HEADERS_BYTES);
+          .setMaxHeaderSize(RequestReader.MAX_HEADERS_BYTES)
+          .setMaxInitialLineLength(RequestReader.MAX_HEADERS_BYTES);
+      if (http2) {
+        // prior knowledge: no HTTP/1.1 Upgrade round trip, as Envoy talks h2c to a cluster configured for it
+        options.setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false);
+        Http2Settings settings = new Http2Settings().setMaxHeaderListSize(RequestReader.MAX_HEADERS_BYTES);
+        if (h2.maxConcurrentStreams() != null) {
+          options.setHttp2MultiplexingLimit(h2.maxConcurrentStreams());
+        }
+        if (h2.initialStreamWindowSize() != null) {
+          settings.setInitialWindowSize(h2.initialStreamWindowSize());
+        }
+        if (h2.initialConnectionWindowSize() != null) {
+          options.setHttp2ConnectionWindowSize(h2.initialConnectionWindowSize());
+        }
+        options.setInitialSettings(settings);
+      }
       if (source != null) {
         options.setLocalAddress(source);
       }
       return vertx.httpClientBuilder()
           .with(options)
-          .with(new PoolOptions().setHttp1MaxSize(MAX_CONNECTIONS_PER_ENDPOINT))
+          .with(new PoolOptions().setHttp1MaxSize(MAX_CONNECTIONS_PER_ENDPOINT).setHttp2MaxSize(1))
           .withConnectHandler(connection -> stats.connections.increment())
           .build();
     });

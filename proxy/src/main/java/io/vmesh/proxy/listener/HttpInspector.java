@@ -22,16 +22,12 @@ public final class HttpInspector {
   public static Sniffed inspect(ByteBuf data) {
     int start = data.readerIndex();
     int available = data.readableBytes();
-    int prefaceBytes = Math.min(available, H2_PREFACE.length);
-    boolean prefaceSoFar = true;
-    for (int i = 0; i < prefaceBytes; i++) {
-      if (data.getByte(start + i) != H2_PREFACE[i]) {
-        prefaceSoFar = false;
-        break;
-      }
+    Sniffed.Status preface = http2Preface(data);
+    if (preface == Sniffed.Status.FOUND) {
+      return found("h2c");
     }
-    if (prefaceSoFar) {
-      return available >= H2_PREFACE.length ? found("h2c") : Sniffed.NEED_MORE;
+    if (preface == Sniffed.Status.NEED_MORE) {
+      return Sniffed.NEED_MORE;
     }
     // METHOD SP request-target SP HTTP/1.x CRLF, the method being an upper-case token
     int i = 0;
@@ -58,6 +54,21 @@ public final class HttpInspector {
       }
     }
     return available >= MAX_REQUEST_LINE ? Sniffed.NOT_FOUND : Sniffed.NEED_MORE;
+  }
+
+  /**
+   * Whether the bytes from the reader index on are the HTTP/2 connection preface: {@code FOUND} when
+   * they start with it, {@code NEED_MORE} while they are a prefix of it; the buffer is not modified.
+   */
+  public static Sniffed.Status http2Preface(ByteBuf data) {
+    int start = data.readerIndex();
+    int prefaceBytes = Math.min(data.readableBytes(), H2_PREFACE.length);
+    for (int i = 0; i < prefaceBytes; i++) {
+      if (data.getByte(start + i) != H2_PREFACE[i]) {
+        return Sniffed.Status.NOT_FOUND;
+      }
+    }
+    return prefaceBytes == H2_PREFACE.length ? Sniffed.Status.FOUND : Sniffed.Status.NEED_MORE;
   }
 
   private static Sniffed version(String requestLine) {

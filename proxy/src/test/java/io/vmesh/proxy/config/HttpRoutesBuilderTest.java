@@ -61,7 +61,8 @@ class HttpRoutesBuilderTest {
   void everyProblemIsNamedByItsPath() {
     String at = "static_resources.listeners[0].filter_chains[0].filters[0].typed_config";
     assertThatThrownBy(() -> build("""
-        codec_type: HTTP2
+        codec_type: HTTP3
+        http2_protocol_options: { max_concurrent_streams: 0, initial_stream_window_size: 1000 }
         route_config:
           virtual_hosts:
           - name: v
@@ -74,7 +75,9 @@ class HttpRoutesBuilderTest {
         """))
         .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactlyInAnyOrder(
             at + ".stat_prefix: is required",
-            at + ".codec_type: HTTP2 is not supported (AUTO, HTTP1: HTTP/1.1 only)",
+            at + ".codec_type: HTTP3 is not supported (AUTO, HTTP1, HTTP2)",
+            at + ".http2_protocol_options.max_concurrent_streams: must be between 1 and 2147483647, got 0",
+            at + ".http2_protocol_options.initial_stream_window_size: must be between 65535 and 2147483647, got 1000",
             at + ".route_config.virtual_hosts[0].domains[1]: 'a.*.com' is not a domain, '*', '*suffix' or 'prefix*'",
             at + ".route_config.virtual_hosts[0].routes[0].match.safe_regex.regex: not a valid regular expression: "
                 + "Unclosed group",

@@ -69,7 +69,8 @@ class SupportedFieldsTest {
                 + "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router, "
                 + "type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst, "
                 + "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector, "
-                + "type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector)"));
+                + "type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector, "
+                + "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions)"));
   }
 
   @Test

@@ -80,6 +80,7 @@ class HttpConnectionManagerTest {
                 typed_config:
                   "@type": %s
                   stat_prefix: front
+                  codec_type: HTTP1
                   http_filters: [ { name: envoy.filters.http.router, typed_config: { "@type": %s } } ]
                   route_config:
                     name: local
@@ -228,7 +229,7 @@ class HttpConnectionManagerTest {
   }
 
   @Test
-  void anHttp2PrefaceIs400UntilHttp2IsServed() throws Exception {
+  void anHttp2PrefaceIs400WhereTheCodecIsHttp1() throws Exception {
     try (RawHttp c = new RawHttp(front)) {
       assertThat(c.send("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").status()).isEqualTo(400);
       assertThat(c.closedByServer()).isTrue();

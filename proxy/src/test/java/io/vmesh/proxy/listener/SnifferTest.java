@@ -81,6 +81,15 @@ class SnifferTest {
   }
 
   @Test
+  void theHttp2PrefaceAloneIsToldForTheAutoCodec() {
+    assertThat(HttpInspector.http2Preface(ascii("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0"))).isEqualTo(Sniffed.Status.FOUND);
+    assertThat(HttpInspector.http2Preface(ascii("PRI * HTTP/2.0\r\n"))).isEqualTo(Sniffed.Status.NEED_MORE);
+    assertThat(HttpInspector.http2Preface(ascii(""))).isEqualTo(Sniffed.Status.NEED_MORE);
+    assertThat(HttpInspector.http2Preface(ascii("PRI * HTTP/1.1\r\n"))).isEqualTo(Sniffed.Status.NOT_FOUND);
+    assertThat(HttpInspector.http2Preface(ascii("GET / HTTP/1.1\r\n"))).isEqualTo(Sniffed.Status.NOT_FOUND);
+  }
+
+  @Test
   void partialHttpOpeningsAskForMore() {
     assertThat(HttpInspector.inspect(ascii(""))).isEqualTo(Sniffed.NEED_MORE);
     assertThat(HttpInspector.inspect(ascii("PRI * HT"))).isEqualTo(Sniffed.NEED_MORE);

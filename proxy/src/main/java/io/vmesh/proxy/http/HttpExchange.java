@@ -1,0 +1,474 @@
+package io.vmesh.proxy.http;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.NetUtil;
+import io.vertx.core.AsyncResult;
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.MultiMap;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.internal.buffer.BufferInternal;
+import io.vertx.core.net.HostAndPort;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.core.streams.WriteStream;
+import io.vmesh.proxy.accesslog.AccessLog;
+import io.vmesh.proxy.accesslog.AccessLog.Result;
+import io.vmesh.proxy.cluster.ClusterConfig;
+import io.vmesh.proxy.stats.ProxyStats.ClusterStats;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * One request, from routing to the last byte of its response (trailers included): one chain of futures,
+ * failures mapped to Envoy's local replies and response flags — as gRPC statuses for gRPC requests.
+ * The downstream side is a {@link RequestReader.Transport}, so the same exchange serves HTTP/1.1 and HTTP/2.
+ */
+final class HttpExchange {
+
+  /** Envoy's default retry back-off base interval. */
+  private static final long RETRY_BASE_MILLIS = 25;
+  private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection", "transfer-encoding",
+      "upgrade", "te", "trailer", "content-length", "expect");
+  private static final String CONNECT_FAILURE = "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
+  private static final String RESET = "upstream connect error or disconnect/reset before headers. reset reason: connection termination";
+
+  private final HttpScope scope;
+  private final RequestReader reader;
+  private final RequestReader.Transport transport;
+  private final HttpRequest request;
+  private final Buffer requestBody;
+  private final RequestBody streamedBody;
+  private final boolean keepAlive;
+  private final Instant start;
+  private final long startNanos;
+  private final boolean grpc;
+  private RouteTable.Route route;
+  private String clusterName;
+  private ClusterConfig cluster;
+  private ClusterStats clusterStats;
+  private int retries;
+  private long timer = -1;
+  private boolean finished;
+  private boolean headersSent;
+  private HttpClientRequest inFlight;
+  private long bytesSent;
+  private InetSocketAddress upstreamHost;
+  private InetSocketAddress upstreamLocal;
+  private MultiMap upstreamHeaders;
+  private String upstreamServiceTime;
+
+  /**
+   * @param body the whole request body, or null when it is streamed
+   * @param streamedBody the streamed request body, or null when it was read whole
+   */
+  HttpExchange(HttpScope scope, RequestReader reader, RequestReader.Transport transport, HttpRequest request, byte[] body,
+               RequestBody streamedBody, boolean keepAlive, Instant start, long startNanos) {
+    this.scope = scope;
+    this.reader = reader;
+    this.transport = transport;
+    this.request = request;
+    this.requestBody = body == null ? null : Buffer.buffer(body);
+    this.streamedBody = streamedBody;
+    this.keepAlive = keepAlive;
+    this.start = start;
+    this.startNanos = startNanos;
+    this.grpc = GrpcStatus.isGrpc(request.headers().get(HttpHeaderNames.CONTENT_TYPE));
+  }
+
+  RequestBody streamedBody() {
+    return streamedBody;
+  }
+
+  boolean keepAlive() {
+    return keepAlive;
+  }
+
+  void start(RouteTable.Route chosen) {
+    route = chosen;
+    clusterName = route.action().clusters().pick();
+    cluster = scope.downstream().config().clusters().get(clusterName);
+    clusterStats = scope.stats().cluster(clusterName);
+    long timeout = route.action().timeoutMillis();
+    if (timeout > 0) {
+      timer = scope.vertx().setTimer(timeout, id -> onTimeout());
+    }
+    attempt();
+  }
+
+  private void attempt() {
+    InetSocketAddress target;
+    if (cluster.type() == ClusterConfig.Type.ORIGINAL_DST) {
+      if (scope.downstream().config().isOwnListener(scope.downstream().destination())) {
+        // not redirected by iptables: dialling it would reach this proxy again, forever
+        localReply(HttpResponseStatus.SERVICE_UNAVAILABLE, "no healthy upstream", "UH", Result.LOOP_REFUSED, false);
+        return;
+      }
+      target = scope.downstream().destination();
+    } else {
+      Optional<InetSocketAddress> endpoint = cluster.nextEndpoint();
+      if (endpoint.isEmpty()) {
+        clusterStats.noneHealthy.increment();
+        localReply(HttpResponseStatus.SERVICE_UNAVAILABLE, "no healthy upstream", "UH", Result.NO_HEALTHY_UPSTREAM, false);
+        return;
+      }
+      target = endpoint.get();
+    }
+    // LEAST_REQUEST counts requests in flight per endpoint; a retry moves the request to its new target
+    if (upstreamHost != null) {
+      cluster.balancer().ended(upstreamHost);
+    }
+    upstreamHost = target;
+    cluster.balancer().started(target);
+    if (upstreamHeaders == null) {
+      // once per request: retries carry the same x-request-id, as Envoy's do
+      upstreamHeaders = upstreamHeaders();
+    }
+    RequestOptions options = new RequestOptions()
+        .setServer(SocketAddress.inetSocketAddress(target.getPort(), NetUtil.toAddressString(target.getAddress())))
+        .setMethod(io.vertx.core.http.HttpMethod.valueOf(request.method().name()))
+        .setURI(request.uri())
+        .setHeaders(MultiMap.caseInsensitiveMultiMap().addAll(upstreamHeaders));
+    long sentAt = System.nanoTime();
+    scope.upstreams().client(cluster, clusterStats, scope.http2()).request(options).onComplete(connected -> {
+      if (connected.failed()) {
+        clusterStats.connectFailures.increment();
+        if (cluster.balancer().connectFailed(target)) {
+          clusterStats.ejections.increment();
+        }
+        if (!finished) {
+          retryOr(route.action().retry().onConnectFailure(), () -> localReply(HttpResponseStatus.SERVICE_UNAVAILABLE,
+              CONNECT_FAILURE, flags("UF"), Result.UPSTREAM_CONNECT_FAILED, false));
+        }
+        return;
+      }
+      HttpClientRequest upstream = connected.result();
+      if (finished) {
+        upstream.reset();
+        return;
+      }
+      inFlight = upstream;
+      SocketAddress local = upstream.connection().localAddress();
+      upstreamLocal = local == null || local.hostAddress() == null ? null : new InetSocketAddress(local.hostAddress(), local.port());
+      if (cluster.httpProtocol().http2(scope.http2())) {
+        // HTTP/2 carries Host as :authority; a server refuses a Host header that differs from it
+        String host = upstream.headers().get(HttpHeaderNames.HOST);
+        upstream.headers().remove(HttpHeaderNames.HOST);
+        HostAndPort authority = host == null ? null : HostAndPort.parseAuthority(host, -1);
+        if (authority != null) {
+          upstream.authority(authority);
+        }
+      }
+      clusterStats.requests.increment();
+      Future<HttpClientResponse> response;
+      if (streamedBody != null) {
+        if (HttpUtil.isContentLengthSet(request)) {
+          upstream.putHeader(HttpHeaderNames.CONTENT_LENGTH, request.headers().get(HttpHeaderNames.CONTENT_LENGTH));
+        } else {
+          upstream.setChunked(true);
+        }
+        response = upstream.send(streamedBody);
+      } else if (requestBody.length() == 0 && !request.headers().contains(HttpHeaderNames.CONTENT_LENGTH)
+          && !HttpUtil.isTransferEncodingChunked(request)) {
+        response = upstream.send();
+      } else {
+        response = upstream.send(requestBody);
+      }
+      response.onComplete(ar -> onResponse(ar, sentAt));
+    });
+  }
+
+  private void onResponse(AsyncResult<HttpClientResponse> ar, long sentAt) {
+    if (finished) {
+      if (ar.succeeded()) {
+        ar.result().request().reset();
+      }
+      return;
+    }
+    if (ar.failed()) {
+      inFlight = null;
+      retryOr(route.action().retry().onReset(), () -> localReply(HttpResponseStatus.SERVICE_UNAVAILABLE, RESET, flags("UC"),
+          Result.UPSTREAM_RESET, false));
+      return;
+    }
+    HttpClientResponse response = ar.result();
+    clusterStats.response(response.statusCode());
+    if (upstreamHost != null && cluster.balancer().result(upstreamHost, response.statusCode())) {
+      clusterStats.ejections.increment();
+    }
+    RouteTable.RetryPolicy retry = route.action().retry();
+    if (retry.onStatus(response.statusCode()) && retries < retry.numRetries()) {
+      // drain the failed attempt so its connection goes back to the pool
+      response.body();
+      inFlight = null;
+      retryOr(true, null);
+      return;
+    }
+    forward(response, sentAt, retry.onStatus(response.statusCode()) && retries > 0 ? "URX" : "-");
+  }
+
+  /** Retries when allowed and not exhausted, after Envoy's jittered exponential back-off; else gives up. */
+  private void retryOr(boolean retriable, Runnable giveUp) {
+    if (retriable && retries < route.action().retry().numRetries()) {
+      retries++;
+      clusterStats.retries.increment();
+      long backOff = 1 + ThreadLocalRandom.current().nextLong(RETRY_BASE_MILLIS << Math.min(retries - 1, 10));
+      scope.vertx().setTimer(backOff, id -> {
+        if (!finished) {
+          attempt();
+        }
+      });
+    } else {
+      giveUp.run();
+    }
+  }
+
+  private String flags(String base) {
+    return retries > 0 ? base + ",URX" : base;
+  }
+
+  /** The header names a {@code Connection} header lists: hop-by-hop too. */
+  private static Set<String> connectionNamed(Iterable<String> connectionHeaders) {
+    Set<String> named = new HashSet<>();
+    for (String c : connectionHeaders) {
+      for (String token : c.split(",")) {
+        named.add(token.trim().toLowerCase(Locale.ROOT));
+      }
+    }
+    return named;
+  }
+
+  private MultiMap upstreamHeaders() {
+    Set<String> named = connectionNamed(request.headers().getAll(HttpHeaderNames.CONNECTION));
+    MultiMap headers = MultiMap.caseInsensitiveMultiMap();
+    for (Map.Entry<String, String> e : request.headers()) {
+      String name = e.getKey().toLowerCase(Locale.ROOT);
+      // Netty's HTTP/2-to-HTTP/1 conversion adds x-http2-stream-id and x-http2-scheme: not the client's
+      boolean conversion = scope.http2() && name.startsWith("x-http2-");
+      // "te: trailers" is end-to-end (HTTP/2 allows it, gRPC servers require it); any other TE is hop-by-hop
+      boolean teTrailers = name.equals("te") && e.getValue().trim().equalsIgnoreCase("trailers");
+      if ((!HOP_BY_HOP.contains(name) || teTrailers) && !named.contains(name) && !conversion) {
+        headers.add(e.getKey(), e.getValue());
+      }
+    }
+    String peer = NetUtil.toAddressString(scope.downstream().peer().getAddress());
+    String forwarded = request.headers().get("x-forwarded-for");
+    headers.set("x-forwarded-for", forwarded == null ? peer : forwarded + ", " + peer);
+    if (!headers.contains("x-forwarded-proto")) {
+      headers.set("x-forwarded-proto", "http");
+    }
+    if (!headers.contains("x-request-id")) {
+      ThreadLocalRandom r = ThreadLocalRandom.current();
+      // a version 4 UUID without SecureRandom, which can block while the kernel gathers entropy
+      headers.set("x-request-id", new UUID((r.nextLong() & ~0xF000L) | 0x4000L,
+          (r.nextLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L).toString());
+    }
+    return headers;
+  }
+
+  private void forward(HttpClientResponse response, long sentAt, String responseFlags) {
+    headersSent = true;
+    int status = response.statusCode();
+    Set<String> named = connectionNamed(response.headers().getAll(HttpHeaderNames.CONNECTION));
+    boolean trailersOnly = GrpcStatus.isGrpc(response.getHeader(HttpHeaderNames.CONTENT_TYPE))
+        && response.headers().contains(GrpcStatus.STATUS);
+    HttpResponse out = trailersOnly
+        ? new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status), Unpooled.EMPTY_BUFFER)
+        : new DefaultHttpResponse(HttpVersion.HTTP_1_1, new HttpResponseStatus(status, response.statusMessage()));
+    for (Map.Entry<String, String> e : response.headers()) {
+      String name = e.getKey().toLowerCase(Locale.ROOT);
+      if ((!HOP_BY_HOP.contains(name) || name.equals("content-length")) && !named.contains(name)) {
+        out.headers().add(e.getKey(), e.getValue());
+      }
+    }
+    upstreamServiceTime = Long.toString((System.nanoTime() - sentAt) / 1_000_000);
+    out.headers().set("x-envoy-upstream-service-time", upstreamServiceTime);
+    if (trailersOnly) {
+      // gRPC's Trailers-Only answer (grpc-status in the headers): one HEADERS frame that ends the stream
+      HttpUtil.setContentLength(out, 0);
+      if (!keepAlive) {
+        out.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+      }
+      transport.write(out);
+      response.end().onComplete(ar -> {
+        if (!finished) {
+          finish(status, responseFlags, Result.OK, !keepAlive);
+        }
+      });
+      return;
+    }
+    boolean noBody = request.method().equals(HttpMethod.HEAD) || status == 204 || status == 304 || status < 200;
+    if (!noBody && !out.headers().contains(HttpHeaderNames.CONTENT_LENGTH) && keepAlive) {
+      HttpUtil.setTransferEncodingChunked(out, true);
+    }
+    boolean close = !keepAlive || (!noBody && !out.headers().contains(HttpHeaderNames.CONTENT_LENGTH)
+        && !HttpUtil.isTransferEncodingChunked(out));
+    if (close) {
+      out.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    }
+    transport.write(out);
+    response.pipe().endOnFailure(false).to(new ResponseBody(response)).onComplete(ar -> {
+      if (finished) {
+        return;
+      }
+      if (ar.failed()) {
+        // the response is cut short: only closing (HTTP/1.1) or resetting the stream (HTTP/2) tells the client
+        finish(status, responseFlags.equals("-") ? "UPE" : responseFlags + ",UPE", Result.UPSTREAM_RESET, true);
+      } else {
+        finish(status, responseFlags, Result.OK, close);
+      }
+    });
+  }
+
+  private void onTimeout() {
+    timer = -1;
+    if (finished) {
+      return;
+    }
+    clusterStats.timeouts.increment();
+    if (headersSent) {
+      finish(0, "UT", Result.UPSTREAM_TIMEOUT, true);
+    } else {
+      localReply(HttpResponseStatus.GATEWAY_TIMEOUT, "upstream request timeout", "UT", Result.UPSTREAM_TIMEOUT, false);
+    }
+    resetUpstream();
+  }
+
+  void downstreamClosed() {
+    if (finished) {
+      return;
+    }
+    finish(0, "DC", Result.OK, true);
+    resetUpstream();
+  }
+
+  /** After finishing, so the failure the reset causes finds the exchange over and is ignored. */
+  private void resetUpstream() {
+    if (inFlight != null) {
+      inFlight.reset();
+      inFlight = null;
+    }
+  }
+
+  /** A reply the proxy makes itself: text for HTTP, a gRPC status (HTTP 200) for a gRPC request, as Envoy does. */
+  void localReply(HttpResponseStatus status, String text, String responseFlags, Result result, boolean close) {
+    if (finished) {
+      return;
+    }
+    boolean closing = close || !keepAlive;
+    if (grpc) {
+      transport.write(GrpcStatus.localReply(status.code(), text, closing));
+      finish(HttpResponseStatus.OK.code(), responseFlags, result, closing);
+      return;
+    }
+    transport.write(localReply(status, text, closing));
+    bytesSent = text.getBytes(StandardCharsets.UTF_8).length;
+    finish(status.code(), responseFlags, result, closing);
+  }
+
+  static FullHttpResponse localReply(HttpResponseStatus status, String text, boolean close) {
+    ByteBuf content = Unpooled.copiedBuffer(text, StandardCharsets.UTF_8);
+    FullHttpResponse reply = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, content);
+    if (content.isReadable()) {
+      reply.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain");
+    }
+    HttpUtil.setContentLength(reply, content.readableBytes());
+    if (close) {
+      reply.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    }
+    return reply;
+  }
+
+  private void finish(int status, String responseFlags, Result result, boolean close) {
+    finished = true;
+    if (timer >= 0) {
+      scope.vertx().cancelTimer(timer);
+      timer = -1;
+    }
+    long received = streamedBody != null ? streamedBody.bytes() : requestBody.length();
+    if (upstreamHost != null) {
+      cluster.balancer().ended(upstreamHost);
+    }
+    // the headers as sent upstream (x-request-id, x-forwarded-for added), else as received
+    MultiMap sent = upstreamHeaders;
+    scope.log(start, startNanos, clusterName, received, bytesSent, result, new AccessLog.Http(request.method().name(), request.uri(),
+        status, responseFlags, scope.http2() ? "HTTP/2" : "HTTP/" + request.protocolVersion().majorVersion() + "." + request.protocolVersion().minorVersion(),
+        name -> sent != null ? sent.get(name.equals(":authority") ? "host" : name) : RequestReader.header(request, name),
+        upstreamServiceTime, upstreamHost, upstreamLocal));
+    reader.exchangeDone(this, close);
+  }
+
+  /** The response body, written downstream as HTTP content with the transport's backpressure, then its trailers. */
+  private final class ResponseBody implements WriteStream<Buffer> {
+    private final HttpClientResponse response;
+
+    ResponseBody(HttpClientResponse response) {
+      this.response = response;
+    }
+
+    @Override
+    public WriteStream<Buffer> exceptionHandler(Handler<Throwable> handler) {
+      return this;
+    }
+
+    @Override
+    public Future<Void> write(Buffer data) {
+      bytesSent += data.length();
+      return transport.write(new DefaultHttpContent(((BufferInternal) data).getByteBuf()));
+    }
+
+    @Override
+    public Future<Void> end() {
+      MultiMap trailers = response.trailers();
+      if (trailers.isEmpty()) {
+        return transport.write(LastHttpContent.EMPTY_LAST_CONTENT);
+      }
+      LastHttpContent last = new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER);
+      HttpHeaders out = last.trailingHeaders();
+      trailers.forEach(e -> out.add(e.getKey(), e.getValue()));
+      return transport.write(last);
+    }
+
+    @Override
+    public WriteStream<Buffer> setWriteQueueMaxSize(int maxSize) {
+      return this;
+    }
+
+    @Override
+    public boolean writeQueueFull() {
+      return transport.writeQueueFull();
+    }
+
+    @Override
+    public WriteStream<Buffer> drainHandler(Handler<Void> handler) {
+      transport.drainHandler(handler);
+      return this;
+    }
+  }
+}

@@ -1,0 +1,224 @@
+package io.vmesh.proxy.http;
+
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.util.ReferenceCountUtil;
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vmesh.proxy.accesslog.AccessLog.Result;
+import java.time.Instant;
+import java.util.Optional;
+
+/**
+ * Reads the requests of one HTTP/1.1 connection (one after another) or of one HTTP/2 stream (exactly
+ * one) as Netty's HTTP/1 message objects — the HTTP/2 stream's frames are turned into the same by
+ * Netty's {@code Http2StreamFrameToHttpObjectCodec} — routes each and runs its {@link HttpExchange}.
+ */
+final class RequestReader {
+
+  /** Envoy's default {@code max_request_headers_kb}: request line and headers together. */
+  static final int MAX_HEADERS_BYTES = 60 * 1024;
+  /** Bodies of requests whose route retries are buffered whole (a retry resends them), up to Envoy's default buffer limit. */
+  static final int MAX_BODY_BYTES = 1024 * 1024;
+
+  /** The downstream side of an exchange: an HTTP/1.1 connection or one HTTP/2 stream. */
+  interface Transport {
+
+    Future<Void> write(HttpObject message);
+
+    boolean writeQueueFull();
+
+    void drainHandler(Handler<Void> handler);
+
+    /** Stops reading the request (backpressure; also while a response is in flight on HTTP/1.1). */
+    void pause();
+
+    void resume();
+
+    /** Whether another request may follow this one on the same transport. */
+    boolean keepAlive(HttpRequest request);
+
+    /** The exchange is over; {@code close} ends the connection (HTTP/1.1) or resets the stream if unfinished (HTTP/2). */
+    void done(boolean close);
+  }
+
+  private final HttpScope scope;
+  private final Transport transport;
+  private final ByteBufAllocator alloc;
+  private HttpRequest head;
+  private CompositeByteBuf body;
+  private boolean bodyTooLarge;
+  private Instant requestStart;
+  private long requestStartNanos;
+  private HttpExchange current;
+  /** The body of the request in flight while it streams upstream (a route without retries); null otherwise. */
+  private RequestBody streaming;
+  private boolean broken;
+
+  RequestReader(HttpScope scope, Transport transport, ByteBufAllocator alloc) {
+    this.scope = scope;
+    this.transport = transport;
+    this.alloc = alloc;
+  }
+
+  /** No exchange is in flight. */
+  boolean idle() {
+    return current == null;
+  }
+
+  /** A message from the codec, released here. */
+  void onMessage(Object msg) {
+    try {
+      if (broken) {
+        return;
+      }
+      if (msg instanceof HttpRequest request) {
+        requestStart = scope.clock().instant();
+        requestStartNanos = System.nanoTime();
+        if (request.decoderResult().isFailure()) {
+          badRequest(request.decoderResult().cause());
+          return;
+        }
+        if (request.protocolVersion().majorVersion() != 1) {
+          // an h2c preface parses as "PRI * HTTP/2.0" where the codec is HTTP/1 only
+          badRequest(new IllegalArgumentException("HTTP/" + request.protocolVersion().majorVersion() + " is not served here"));
+          return;
+        }
+        head = request;
+        body = alloc.compositeBuffer(Integer.MAX_VALUE);
+        bodyTooLarge = false;
+        startStreaming(request);
+      }
+      if (msg instanceof HttpContent content && head != null) {
+        if (content.decoderResult().isFailure()) {
+          badRequest(content.decoderResult().cause());
+          return;
+        }
+        if (streaming != null) {
+          streaming.push(content);
+          return;
+        }
+        if (!bodyTooLarge && body.readableBytes() + content.content().readableBytes() > MAX_BODY_BYTES) {
+          bodyTooLarge = true;
+        }
+        if (!bodyTooLarge && content.content().isReadable()) {
+          body.addComponent(true, content.content().retain());
+        }
+        if (content instanceof LastHttpContent) {
+          dispatch();
+        }
+      }
+    } finally {
+      ReferenceCountUtil.release(msg);
+    }
+  }
+
+  /** The downstream connection or stream is gone. */
+  void closed() {
+    releaseBody();
+    if (current != null) {
+      current.downstreamClosed();
+    }
+  }
+
+  private void releaseBody() {
+    if (body != null) {
+      body.release();
+      body = null;
+    }
+  }
+
+  private void badRequest(Throwable cause) {
+    broken = true;
+    head = null;
+    releaseBody();
+    int status = cause instanceof TooLongHttpHeaderException || cause instanceof TooLongHttpLineException ? 431 : 400;
+    FullHttpResponse reply = HttpExchange.localReply(HttpResponseStatus.valueOf(status),
+        status == 431 ? "Request Header Fields Too Large" : "Bad Request", true);
+    transport.write(reply).onComplete(ar -> transport.done(true));
+    scope.log(requestStart, requestStartNanos, "-", "-", null, 0, 0, status, "DPE", Result.BAD_REQUEST);
+  }
+
+  /**
+   * A request with a body whose route makes no retries goes upstream at once, its body streamed as it
+   * arrives (nothing needs to be kept for a second attempt); every other request is read whole first.
+   */
+  private void startStreaming(HttpRequest request) {
+    boolean hasBody = HttpUtil.isTransferEncodingChunked(request) || HttpUtil.getContentLength(request, 0L) > 0;
+    if (!hasBody) {
+      return;
+    }
+    Optional<RouteTable.Route> route = route(request);
+    if (route.isEmpty() || route.get().action().retry().numRetries() > 0) {
+      return;
+    }
+    releaseBody();
+    streaming = new RequestBody(transport, () -> {
+      head = null;
+      streaming = null;
+      if (current != null) {
+        transport.pause();
+      }
+    });
+    current = new HttpExchange(scope, this, transport, request, null, streaming, transport.keepAlive(request),
+        requestStart, requestStartNanos);
+    current.start(route.get());
+  }
+
+  /** A whole request is in: route it, with reading paused until its response is written. */
+  private void dispatch() {
+    HttpRequest request = head;
+    head = null;
+    byte[] bytes = ByteBufUtil.getBytes(body);
+    releaseBody();
+    transport.pause();
+    current = new HttpExchange(scope, this, transport, request, bytes, null, transport.keepAlive(request),
+        requestStart, requestStartNanos);
+    Optional<RouteTable.Route> route = route(request);
+    if (route.isEmpty()) {
+      current.localReply(HttpResponseStatus.NOT_FOUND, "", "NR", Result.NO_ROUTE, false);
+    } else if (bodyTooLarge) {
+      current.localReply(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "Payload Too Large", "-", Result.BAD_REQUEST, true);
+    } else {
+      current.start(route.get());
+    }
+  }
+
+  private Optional<RouteTable.Route> route(HttpRequest request) {
+    return scope.hcm().routes().route(request.headers().get(HttpHeaderNames.HOST), request.uri(), name -> header(request, name));
+  }
+
+  static String header(HttpRequest request, String name) {
+    if (name.equals(":method")) {
+      return request.method().name();
+    }
+    if (name.equals(":path")) {
+      return request.uri();
+    }
+    String key = name.equals(":authority") ? "host" : name;
+    var values = request.headers().getAll(key);
+    return values.isEmpty() ? null : String.join(",", values);
+  }
+
+  /** Called by the exchange once its response is written, or it gave up. */
+  void exchangeDone(HttpExchange exchange, boolean close) {
+    if (current != exchange) {
+      return;
+    }
+    current = null;
+    // answered before its body was all read (an early reply, a timeout): the rest cannot be told from a next request
+    boolean bodyUnread = exchange.streamedBody() != null && !exchange.streamedBody().ended();
+    transport.done(close || bodyUnread || !exchange.keepAlive());
+  }
+}
