@@ -19,6 +19,10 @@ import java.util.function.Predicate;
 import io.vmesh.proxy.config.RuntimeConfig;
 import io.vmesh.proxy.listener.ListenerServer;
 import io.vmesh.proxy.stats.ProxyStats;
+import io.vmesh.proxy.xds.XdsClient;
+import io.vmesh.proxy.config.XdsResources;
+import java.nio.file.Path;
+import java.util.stream.Stream;
 import java.time.Clock;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -37,9 +41,10 @@ public final class ProxyServer {
    * @param healthPort 0 for no health server
    * @param prometheusPort 0 for no Prometheus endpoint
    * @param drainMillis how long connections in flight may go on after SIGTERM or {@code /drain_listeners}
+   * @param xdsTokenFile the token the xDS client sends as {@code authorization: Bearer}, read at each connect
    */
   public record Settings(int concurrency, String healthAddress, int healthPort, String prometheusAddress, int prometheusPort,
-                         long drainMillis) {
+                         long drainMillis, Path xdsTokenFile) {
     /** Envoy's default {@code --drain-time-s} is 600 s; a sidecar's pod has 30 s to terminate, so 5 s here. */
     public static final long DEFAULT_DRAIN_MILLIS = 5_000;
 
@@ -50,6 +55,12 @@ public final class ProxyServer {
       if (drainMillis < 0) {
         throw new IllegalArgumentException("drain time must not be negative, got " + drainMillis);
       }
+    }
+
+    /** The default xDS token file. */
+    public Settings(int concurrency, String healthAddress, int healthPort, String prometheusAddress, int prometheusPort,
+                    long drainMillis) {
+      this(concurrency, healthAddress, healthPort, prometheusAddress, prometheusPort, drainMillis, XdsClient.DEFAULT_TOKEN_FILE);
     }
 
     /** No Prometheus endpoint, the default drain time. */
@@ -65,16 +76,20 @@ public final class ProxyServer {
   private final AtomicReference<ServerState> state = new AtomicReference<>(ServerState.PRE_INITIALIZING);
   // every ListenerServer instance, one per event loop, for draining
   private final List<ListenerServer> listenerServers = new CopyOnWriteArrayList<>();
+  // with ADS: set once the first complete configuration runs, and never unset (a later warming cluster
+  // or listener does not take the pod out of its Service)
+  private final AtomicBoolean configured = new AtomicBoolean();
   private final AtomicBoolean stopping = new AtomicBoolean();
   private final CountDownLatch stopped = new CountDownLatch(1);
   private Vertx vertx;
+  private XdsClient xds;
 
   public ProxyServer(Settings settings, RuntimeConfig initial) {
     this.settings = settings;
     this.config = new AtomicReference<>(initial);
     initial.listeners().keySet().forEach(stats::listener);
     initial.clusters().keySet().forEach(stats::cluster);
-    stats.serverGauge("server.state", () -> state.get().gauge());
+    stats.serverGauge("server.state", () -> serverState().gauge());
   }
 
   /** Starts everything or fails; in particular it refuses to run on anything but native epoll. */
@@ -97,14 +112,18 @@ public final class ProxyServer {
       }, new DeploymentOptions().setInstances(settings.concurrency()));
       if (initial.admin().isPresent()) {
         started = started.compose(id -> vertx.deployVerticle(
-            new AdminServer(initial.admin().get(), stats, state::get, config::get, this::quit, this::drainListeners)));
+            new AdminServer(initial.admin().get(), stats, this::serverState, config::get, this::quit, this::drainListeners)));
       }
       if (settings.healthPort() != 0) {
-        started = started.compose(id -> vertx.deployVerticle(new HealthServer(settings.healthAddress(), settings.healthPort(), state::get)));
+        started = started.compose(id -> vertx.deployVerticle(new HealthServer(settings.healthAddress(), settings.healthPort(), this::serverState)));
       }
       if (settings.prometheusPort() != 0) {
         started = started.compose(id -> vertx.deployVerticle(
             new PrometheusServer(settings.prometheusAddress(), settings.prometheusPort(), stats)));
+      }
+      if (initial.ads().isPresent()) {
+        xds = new XdsClient(initial.ads().get(), initial.bootstrap(), settings.xdsTokenFile(), this::config, this::apply, clock);
+        started = started.compose(id -> vertx.deployVerticle(xds));
       }
       started.await(30, TimeUnit.SECONDS);
     } catch (Exception e) {
@@ -153,7 +172,8 @@ public final class ProxyServer {
    */
   public Future<Void> drainListeners(boolean inboundOnly) {
     state.set(ServerState.DRAINING);
-    Set<String> inbound = config.get().bootstrap().getStaticResources().getListenersList().stream()
+    Set<String> inbound = Stream.concat(config.get().bootstrap().getStaticResources().getListenersList().stream(),
+            config.get().activeListeners().values().stream().map(XdsResources.Versioned::resource))
         .filter(l -> l.getTrafficDirection() == TrafficDirection.INBOUND).map(Listener::getName).collect(Collectors.toSet());
     Predicate<String> which = inboundOnly ? inbound::contains : name -> true;
     List<Future<Void>> draining = new ArrayList<>();
@@ -180,6 +200,49 @@ public final class ProxyServer {
   private void quit() {
     LOG.info("quitquitquit received: stopping");
     new Thread(this::stop, "vmesh-quit").start();
+  }
+
+  /**
+   * LIVE once the listeners are bound and, with ADS, the first complete configuration runs (Istio's
+   * readiness); DRAINING once draining or stopping.
+   */
+  public ServerState serverState() {
+    ServerState now = state.get();
+    return now == ServerState.LIVE && !configured() ? ServerState.PRE_INITIALIZING : now;
+  }
+
+  public boolean ready() {
+    return serverState() == ServerState.LIVE;
+  }
+
+  private boolean configured() {
+    if (!configured.get() && config.get().complete() && configured.compareAndSet(false, true) && config.get().ads().isPresent()) {
+      LOG.info("vmesh-proxy: first complete xDS configuration applied: ready");
+    }
+    return configured.get();
+  }
+
+  /**
+   * Runs {@code next} from now on: binds its new listeners (all or none: a listener that cannot bind fails
+   * the update and leaves the running configuration alone), swaps it in for new connections, then stops
+   * accepting on the listeners it no longer has while their connections finish. One update at a time.
+   */
+  public Future<Void> apply(RuntimeConfig next) {
+    RuntimeConfig previous = config.get();
+    List<Future<Void>> binding = listenerServers.stream().map(l -> l.bind(next)).toList();
+    return Future.join(binding).transform(bound -> {
+      if (bound.failed()) {
+        Throwable cause = binding.stream().filter(Future::failed).findFirst().map(Future::cause).orElse(bound.cause());
+        return Future.join(listenerServers.stream().map(l -> l.unbindRemoved(previous)).toList())
+            .transform(v -> Future.failedFuture(cause));
+      }
+      next.listeners().keySet().forEach(stats::listener);
+      next.clusters().keySet().forEach(stats::cluster);
+      config.set(next);
+      configured();
+      listenerServers.forEach(l -> l.unbindRemoved(next).onFailure(e -> LOG.warn("draining removed listeners: {}", e.toString())));
+      return Future.succeededFuture();
+    });
   }
 
   public ProxyStats stats() {

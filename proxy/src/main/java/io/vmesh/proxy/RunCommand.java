@@ -5,6 +5,8 @@ import io.vmesh.proxy.config.BootstrapLoader;
 import io.vmesh.proxy.config.ConfigException;
 import io.vmesh.proxy.config.RuntimeConfig;
 import io.vmesh.proxy.config.RuntimeConfigBuilder;
+import io.vmesh.proxy.xds.SidecarBootstrap;
+import io.vmesh.proxy.xds.XdsClient;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -19,6 +21,8 @@ import sun.misc.Signal;
     mixinStandardHelpOptions = true,
     description = {"Run the proxy from an Envoy bootstrap file (YAML or JSON), or from the built-in one:",
         "virtualOutbound on 0.0.0.0:15001 and virtualInbound on 0.0.0.0:15006, both passthrough, admin on 127.0.0.1:15000.",
+        "Without --bootstrap and with env VMESH_XDS_ADDRESS (host:port; set by the injector with POD_NAME, POD_NAMESPACE,",
+        "INSTANCE_IP), the built-in one plus ADS to that address: the operator pushes listeners, clusters, routes, endpoints.",
         "Exit code 2: the bootstrap was refused (the message names the file and the field).",
         "Runs until SIGTERM or SIGINT (drain, then exit 0) or POST /quitquitquit (exit 0 at once)."})
 public final class RunCommand implements Callable<Integer> {
@@ -47,6 +51,10 @@ public final class RunCommand implements Callable<Integer> {
       description = "After SIGTERM, how long connections in flight may go on before they are closed (default: ${DEFAULT-VALUE}).")
   int drainSeconds = 5;
 
+  @Option(names = "--xds-token-file", paramLabel = "FILE",
+      description = "Token sent to the xDS server as 'authorization: Bearer', read at each connect (default: ${DEFAULT-VALUE}).")
+  Path xdsTokenFile = XdsClient.DEFAULT_TOKEN_FILE;
+
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
 
@@ -61,19 +69,29 @@ public final class RunCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(spec.commandLine(), "--drain-seconds must not be negative, got " + drainSeconds);
     }
     RuntimeConfig config;
-    String source = bootstrap == null ? "built-in bootstrap " + BootstrapLoader.DEFAULT_RESOURCE : bootstrap.toString();
+    String xdsAddress = System.getenv(SidecarBootstrap.XDS_ADDRESS);
+    String source = bootstrap != null ? bootstrap.toString() : "built-in bootstrap " + BootstrapLoader.DEFAULT_RESOURCE
+        + (xdsAddress == null || xdsAddress.isBlank() ? "" : " with ADS to " + SidecarBootstrap.XDS_ADDRESS + "=" + xdsAddress);
     try {
-      Bootstrap proto = bootstrap == null ? BootstrapLoader.defaultBootstrap() : BootstrapLoader.load(bootstrap);
+      Bootstrap proto;
+      if (bootstrap != null) {
+        proto = BootstrapLoader.load(bootstrap);
+      } else {
+        proto = SidecarBootstrap.fromEnvironment(BootstrapLoader.defaultBootstrap(), System.getenv())
+            .orElseGet(BootstrapLoader::defaultBootstrap);
+      }
       config = RuntimeConfigBuilder.build(proto, Clock.systemUTC());
     } catch (ConfigException e) {
       PrintWriter err = spec.commandLine().getErr();
       err.println("vmesh-proxy: " + source + " refused; nothing started:");
-      e.problems().forEach(p -> err.println("  " + source + ": " + p));
+      for (String problem : e.problems()) {
+        err.println("  " + source + ": " + problem);
+      }
       err.flush();
       return EXIT_BAD_CONFIG;
     }
     ProxyServer server = new ProxyServer(new ProxyServer.Settings(concurrency, healthAddress, healthPort, prometheusAddress,
-        prometheusPort, drainSeconds * 1000L), config);
+        prometheusPort, drainSeconds * 1000L, xdsTokenFile), config);
     server.start();
     // SIGTERM drains, as Envoy's does; handling it ourselves (not in a shutdown hook) lets the exit code be 0
     for (String name : new String[] {"TERM", "INT"}) {

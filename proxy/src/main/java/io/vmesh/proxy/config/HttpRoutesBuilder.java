@@ -10,7 +10,7 @@ import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
-import io.vmesh.proxy.cluster.ClusterConfig;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
 import io.vmesh.proxy.cluster.WeightedClusters;
 import io.vmesh.proxy.http.Http2Options;
 import io.vmesh.proxy.http.HttpConnectionManagerConfig;
@@ -28,12 +28,25 @@ final class HttpRoutesBuilder {
   /** Envoy's default route timeout. */
   static final long DEFAULT_ROUTE_TIMEOUT_MILLIS = 15_000;
 
-  private final List<String> problems;
-  private final Map<String, ClusterConfig> clusters;
+  /** Checks that a route's cluster exists, adding a problem (with the path) when it does not. */
+  interface ClusterCheck {
+    void known(String name, String at);
+  }
 
-  HttpRoutesBuilder(List<String> problems, Map<String, ClusterConfig> clusters) {
+  private final List<String> problems;
+  private final ClusterCheck clusters;
+  private final Map<String, RouteTable> rds;
+  private final Set<String> missingRoutes;
+
+  /**
+   * @param rds the route tables received by RDS, by name
+   * @param missingRoutes gets each {@code rds.route_config_name} not (yet) in {@code rds}: the listener warms
+   */
+  HttpRoutesBuilder(List<String> problems, ClusterCheck clusters, Map<String, RouteTable> rds, Set<String> missingRoutes) {
     this.problems = problems;
     this.clusters = clusters;
+    this.rds = rds;
+    this.missingRoutes = missingRoutes;
   }
 
   /** The filter's runtime form, or null when anything in it is wrong (the problems are added). */
@@ -63,16 +76,44 @@ final class HttpRoutesBuilder {
         problems.add(ConfigException.at(fat, "the router must be the last HTTP filter"));
       }
     }
-    if (!hcm.hasRouteConfig()) {
-      problems.add(ConfigException.at(at + ".route_config", "is required (inline routes; RDS needs xDS, not available yet)"));
-      return null;
+    RouteTable table;
+    switch (hcm.getRouteSpecifierCase()) {
+      case ROUTE_CONFIG -> table = routes(hcm.getRouteConfig(), at + ".route_config");
+      case RDS -> {
+        table = rds(hcm.getRds(), at + ".rds");
+        if (table == null) {
+          return null;
+        }
+      }
+      default -> {
+        problems.add(ConfigException.at(at + ".route_config", "route_config (inline routes) or rds is required"));
+        return null;
+      }
     }
-    RouteTable table = routes(hcm.getRouteConfig(), at + ".route_config");
     return problems.size() == before && table != null ? new HttpConnectionManagerConfig(hcm.getStatPrefix(), table, codec, http2)
         : null;
   }
 
-  private RouteTable routes(RouteConfiguration rc, String at) {
+  /** The RDS table the filter names, or null: a problem, or the table has not arrived (then the name is noted). */
+  private RouteTable rds(Rds rds, String at) {
+    int before = problems.size();
+    if (!rds.getConfigSource().hasAds()) {
+      problems.add(ConfigException.at(at + ".config_source", "only ads: {} is supported (routes come over the ADS stream)"));
+    }
+    if (rds.getRouteConfigName().isEmpty()) {
+      problems.add(ConfigException.at(at + ".route_config_name", "is required"));
+    }
+    if (problems.size() != before) {
+      return null;
+    }
+    RouteTable table = this.rds.get(rds.getRouteConfigName());
+    if (table == null) {
+      missingRoutes.add(rds.getRouteConfigName());
+    }
+    return table;
+  }
+
+  RouteTable routes(RouteConfiguration rc, String at) {
     List<RouteTable.VirtualHost> hosts = new ArrayList<>();
     for (int v = 0; v < rc.getVirtualHostsCount(); v++) {
       VirtualHost vh = rc.getVirtualHosts(v);
@@ -212,6 +253,6 @@ final class HttpRoutesBuilder {
   }
 
   private void knownCluster(String name, String at) {
-    RuntimeConfigBuilder.knownCluster(name, at, clusters, problems);
+    clusters.known(name, at);
   }
 }

@@ -7,8 +7,11 @@ import com.google.protobuf.util.JsonFormat;
 import io.envoyproxy.envoy.admin.v3.BootstrapConfigDump;
 import io.envoyproxy.envoy.admin.v3.ClustersConfigDump;
 import io.envoyproxy.envoy.admin.v3.ConfigDump;
+import io.envoyproxy.envoy.admin.v3.EndpointsConfigDump;
 import io.envoyproxy.envoy.admin.v3.ListenersConfigDump;
+import io.envoyproxy.envoy.admin.v3.RoutesConfigDump;
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.vmesh.proxy.cluster.ClusterConfig;
 import io.vmesh.proxy.listener.ListenerConfig;
 import java.net.InetAddress;
@@ -19,6 +22,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Everything the proxy runs, built from one valid {@code Bootstrap} and never changed afterwards: a new
@@ -34,10 +38,17 @@ public final class RuntimeConfig {
   private final Map<String, ListenerConfig> handoffWildcard;
   private final InetSocketAddress admin;
   private final Instant loadedAt;
+  private final XdsResources xds;
+  private final Map<String, XdsResources.Versioned<Listener>> activeListeners;
+  private final Set<String> warmingListeners;
+  private final Set<String> warmingClusters;
+  private final AdsConfig ads;
 
   RuntimeConfig(Bootstrap bootstrap, Map<String, ListenerConfig> listeners, Map<String, ClusterConfig> clusters,
                 Map<InetSocketAddress, ListenerConfig> handoffExact, Map<String, ListenerConfig> handoffWildcard,
-                InetSocketAddress admin, Instant loadedAt) {
+                InetSocketAddress admin, Instant loadedAt, XdsResources xds,
+                Map<String, XdsResources.Versioned<Listener>> activeListeners, Set<String> warmingListeners,
+                Set<String> warmingClusters, AdsConfig ads) {
     this.bootstrap = bootstrap;
     this.listeners = listeners;
     this.clusters = clusters;
@@ -45,6 +56,45 @@ public final class RuntimeConfig {
     this.handoffWildcard = handoffWildcard;
     this.admin = admin;
     this.loadedAt = loadedAt;
+    this.xds = xds;
+    this.activeListeners = activeListeners;
+    this.warmingListeners = warmingListeners;
+    this.warmingClusters = warmingClusters;
+    this.ads = ads;
+  }
+
+  /** The resources received over xDS that this configuration was built from. */
+  public XdsResources xds() {
+    return xds;
+  }
+
+  /** The xDS server to get dynamic resources from, when the bootstrap has {@code dynamic_resources}. */
+  public Optional<AdsConfig> ads() {
+    return Optional.ofNullable(ads);
+  }
+
+  /** The LDS listeners that run, each in the version that runs (an older one while the newest warms). */
+  public Map<String, XdsResources.Versioned<Listener>> activeListeners() {
+    return activeListeners;
+  }
+
+  /** LDS listeners whose newest version waits for route configurations from RDS. */
+  public Set<String> warmingListeners() {
+    return warmingListeners;
+  }
+
+  /** EDS clusters whose ClusterLoadAssignment has not arrived (they have no endpoints meanwhile). */
+  public Set<String> warmingClusters() {
+    return warmingClusters;
+  }
+
+  /**
+   * True when nothing waits: without ADS always; with ADS once CDS and LDS have been received and no
+   * cluster waits for its endpoints and no listener for its routes (Istio's readiness: first config applied).
+   */
+  public boolean complete() {
+    return ads == null || (xds.versions().containsKey(XdsResources.Type.CLUSTER) && xds.versions().containsKey(XdsResources.Type.LISTENER)
+        && warmingListeners.isEmpty() && warmingClusters.isEmpty());
   }
 
   public Bootstrap bootstrap() {
@@ -106,24 +156,74 @@ public final class RuntimeConfig {
     return false;
   }
 
-  /** The running configuration in Envoy's {@code /config_dump} shape (static resources only). */
+  /**
+   * The running configuration in Envoy's {@code /config_dump} shape: the bootstrap, static and dynamic
+   * clusters, listeners (active and warming states), route configurations and endpoint assignments,
+   * each dynamic resource with the {@code version_info} it came with and when it arrived.
+   */
   public String configDump() {
-    Timestamp updated = Timestamp.newBuilder().setSeconds(loadedAt.getEpochSecond()).setNanos(loadedAt.getNano()).build();
+    Timestamp updated = timestamp(loadedAt);
     ListenersConfigDump.Builder ls = ListenersConfigDump.newBuilder();
     bootstrap.getStaticResources().getListenersList().forEach(l ->
         ls.addStaticListeners(ListenersConfigDump.StaticListener.newBuilder().setListener(Any.pack(l)).setLastUpdated(updated)));
     ClustersConfigDump.Builder cs = ClustersConfigDump.newBuilder();
     bootstrap.getStaticResources().getClustersList().forEach(c ->
         cs.addStaticClusters(ClustersConfigDump.StaticCluster.newBuilder().setCluster(Any.pack(c)).setLastUpdated(updated)));
-    ConfigDump dump = ConfigDump.newBuilder()
+    RoutesConfigDump.Builder rs = RoutesConfigDump.newBuilder();
+    EndpointsConfigDump.Builder es = EndpointsConfigDump.newBuilder();
+    if (ads != null) {
+      Optional.ofNullable(xds.versions().get(XdsResources.Type.CLUSTER)).ifPresent(cs::setVersionInfo);
+      xds.clusters().forEach((name, c) -> {
+        var dynamic = ClustersConfigDump.DynamicCluster.newBuilder().setVersionInfo(c.version()).setCluster(Any.pack(c.resource()))
+            .setLastUpdated(timestamp(c.lastUpdated()));
+        if (warmingClusters.contains(name)) {
+          cs.addDynamicWarmingClusters(dynamic);
+        } else {
+          cs.addDynamicActiveClusters(dynamic);
+        }
+      });
+      Optional.ofNullable(xds.versions().get(XdsResources.Type.LISTENER)).ifPresent(ls::setVersionInfo);
+      xds.listeners().forEach((name, l) -> {
+        var dynamic = ListenersConfigDump.DynamicListener.newBuilder().setName(name);
+        XdsResources.Versioned<Listener> active = activeListeners.get(name);
+        if (active != null) {
+          dynamic.setActiveState(state(active));
+        }
+        if (warmingListeners.contains(name)) {
+          dynamic.setWarmingState(state(l));
+        }
+        ls.addDynamicListeners(dynamic);
+      });
+      xds.routes().values().forEach(r -> rs.addDynamicRouteConfigs(RoutesConfigDump.DynamicRouteConfig.newBuilder()
+          .setVersionInfo(r.version()).setRouteConfig(Any.pack(r.resource())).setLastUpdated(timestamp(r.lastUpdated()))));
+      xds.endpoints().values().forEach(e -> es.addDynamicEndpointConfigs(EndpointsConfigDump.DynamicEndpointConfig.newBuilder()
+          .setVersionInfo(e.version()).setEndpointConfig(Any.pack(e.resource())).setLastUpdated(timestamp(e.lastUpdated()))));
+    }
+    ConfigDump.Builder dump = ConfigDump.newBuilder()
         .addConfigs(Any.pack(BootstrapConfigDump.newBuilder().setBootstrap(bootstrap).setLastUpdated(updated).build()))
-        .addConfigs(Any.pack(ls.build()))
-        .addConfigs(Any.pack(cs.build()))
-        .build();
+        .addConfigs(Any.pack(cs.build()));
+    if (ads != null) {
+      dump.addConfigs(Any.pack(es.build()));
+    }
+    dump.addConfigs(Any.pack(ls.build()));
+    if (ads != null) {
+      dump.addConfigs(Any.pack(rs.build()));
+    }
     try {
-      return JsonFormat.printer().usingTypeRegistry(SupportedFields.typeRegistry()).print(dump) + "\n";
+      // snake_case field names, as Envoy's admin prints them
+      return JsonFormat.printer().usingTypeRegistry(SupportedFields.typeRegistry()).preservingProtoFieldNames()
+          .print(dump.build()) + "\n";
     } catch (InvalidProtocolBufferException e) {
       throw new IllegalStateException("every type in a valid config is registered: " + e.getMessage(), e);
     }
+  }
+
+  private static ListenersConfigDump.DynamicListenerState state(XdsResources.Versioned<Listener> l) {
+    return ListenersConfigDump.DynamicListenerState.newBuilder().setVersionInfo(l.version()).setListener(Any.pack(l.resource()))
+        .setLastUpdated(timestamp(l.lastUpdated())).build();
+  }
+
+  private static Timestamp timestamp(Instant at) {
+    return Timestamp.newBuilder().setSeconds(at.getEpochSecond()).setNanos(at.getNano()).build();
   }
 }

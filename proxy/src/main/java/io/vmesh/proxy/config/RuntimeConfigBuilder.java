@@ -7,6 +7,10 @@ import com.google.protobuf.Message;
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.ApiConfigSource;
+import io.envoyproxy.envoy.config.core.v3.ApiVersion;
+import io.envoyproxy.envoy.config.core.v3.ConfigSource;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
@@ -20,12 +24,14 @@ import io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalD
 import io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.netty.util.NetUtil;
 import io.vmesh.proxy.cluster.ClusterConfig;
 import io.vmesh.proxy.cluster.LoadBalancer;
 import io.vmesh.proxy.cluster.OutlierDetection;
 import io.vmesh.proxy.filter.TcpProxyRoute;
 import io.vmesh.proxy.http.HttpConnectionManagerConfig;
+import io.vmesh.proxy.http.RouteTable;
 import io.vmesh.proxy.http.UpstreamProtocol;
 import io.vmesh.proxy.listener.FilterChainConfig;
 import io.vmesh.proxy.listener.FilterChainMatcher;
@@ -39,6 +45,7 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -57,47 +64,152 @@ public final class RuntimeConfigBuilder {
   static final long DEFAULT_LISTENER_FILTERS_TIMEOUT_MILLIS = 15_000;
 
   private final List<String> problems = new ArrayList<>();
+  // xDS resources may name a cluster that a later push brings or that an earlier one removed (Envoy
+  // answers such a connection with "no cluster"); a bootstrap may not
+  private final boolean dynamic;
+  private final Map<String, ClusterConfig> clusters = new LinkedHashMap<>();
+  private final Set<String> missingClusters = new LinkedHashSet<>();
+  private Map<String, RouteTable> rds = Map.of();
+  private Clock clock;
+  private final String adsCluster;
 
-  private RuntimeConfigBuilder() {
+  private RuntimeConfigBuilder(Bootstrap bootstrap) {
+    this.dynamic = bootstrap.hasDynamicResources();
+    var grpc = bootstrap.getDynamicResources().getAdsConfig().getGrpcServicesList();
+    this.adsCluster = grpc.isEmpty() ? null : grpc.get(0).getEnvoyGrpc().getClusterName();
   }
 
+  /** A configuration from a bootstrap alone (static resources). */
   public static RuntimeConfig build(Bootstrap bootstrap, Clock clock) throws ConfigException {
-    SupportedFields.check(bootstrap, "");
-    return new RuntimeConfigBuilder().run(bootstrap, clock);
+    return build(bootstrap, XdsResources.EMPTY, null, clock);
   }
 
-  private RuntimeConfig run(Bootstrap bootstrap, Clock clock) throws ConfigException {
+  /**
+   * A configuration from a bootstrap plus the resources received over xDS, each checked against the
+   * supported subset; a problem in an xDS resource is named {@code clusters[NAME].field...} (or
+   * {@code endpoints[..]}, {@code listeners[..]}, {@code route_configs[..]}).
+   *
+   * @param previous the running configuration, whose active version of a listener keeps serving while the
+   *                 listener's new version waits for its routes (warming); null for none
+   */
+  public static RuntimeConfig build(Bootstrap bootstrap, XdsResources xds, RuntimeConfig previous, Clock clock) throws ConfigException {
+    List<String> unsupported = new ArrayList<>();
+    collect(() -> SupportedFields.check(bootstrap, ""), unsupported);
+    xds.clusters().forEach((name, c) -> collect(() -> SupportedFields.check(c.resource(), XdsResources.Type.CLUSTER.path(name)), unsupported));
+    xds.endpoints().forEach((name, c) -> collect(() -> SupportedFields.check(c.resource(), XdsResources.Type.ENDPOINT.path(name)), unsupported));
+    xds.listeners().forEach((name, c) -> collect(() -> SupportedFields.check(c.resource(), XdsResources.Type.LISTENER.path(name)), unsupported));
+    xds.routes().forEach((name, c) -> collect(() -> SupportedFields.check(c.resource(), XdsResources.Type.ROUTE.path(name)), unsupported));
+    if (!unsupported.isEmpty()) {
+      throw new ConfigException(unsupported);
+    }
+    return new RuntimeConfigBuilder(bootstrap).run(bootstrap, xds, previous, clock);
+  }
+
+  private interface Check {
+    void run() throws ConfigException;
+  }
+
+  private static void collect(Check check, List<String> problems) {
+    try {
+      check.run();
+    } catch (ConfigException e) {
+      problems.addAll(e.problems());
+    }
+  }
+
+  private RuntimeConfig run(Bootstrap bootstrap, XdsResources xds, RuntimeConfig previous, Clock clock) throws ConfigException {
+    this.clock = clock;
     InetSocketAddress admin = null;
     if (bootstrap.hasAdmin()) {
       admin = socketAddress(bootstrap.getAdmin().getAddress(), "admin.address", true);
     }
+    if (!dynamic && !xds.equals(XdsResources.EMPTY)) {
+      throw new IllegalArgumentException("xDS resources without dynamic_resources in the bootstrap");
+    }
     Bootstrap.StaticResources resources = bootstrap.getStaticResources();
-    Map<String, ClusterConfig> clusters = clusters(resources.getClustersList(), clock);
+    Map<String, List<InetSocketAddress>> assignments = new HashMap<>();
+    xds.endpoints().forEach((name, cla) -> {
+      List<InetSocketAddress> endpoints = endpoints(cla.resource(), XdsResources.Type.ENDPOINT.path(name));
+      if (!cla.resource().getClusterName().isEmpty() && !cla.resource().getClusterName().equals(name)) {
+        problems.add(ConfigException.at(XdsResources.Type.ENDPOINT.path(name) + ".cluster_name", "'"
+            + cla.resource().getClusterName() + "' differs from the resource's name"));
+      }
+      assignments.put(name, endpoints);
+    });
+    Set<String> warmingClusters = new LinkedHashSet<>();
+    Set<String> clusterNames = new HashSet<>();
+    for (int i = 0; i < resources.getClustersCount(); i++) {
+      cluster(resources.getClusters(i), "static_resources.clusters[" + i + "]", true, clusterNames, assignments, warmingClusters);
+    }
+    xds.clusters().forEach((name, c) ->
+        cluster(c.resource(), XdsResources.Type.CLUSTER.path(name), false, clusterNames, assignments, warmingClusters));
+    AdsConfig ads = bootstrap.hasDynamicResources() ? ads(bootstrap.getDynamicResources(), resources.getClustersList()) : null;
+    Map<String, RouteTable> tables = new HashMap<>();
+    xds.routes().forEach((name, rc) -> {
+      String at = XdsResources.Type.ROUTE.path(name);
+      if (!rc.resource().getName().equals(name)) {
+        problems.add(ConfigException.at(at + ".name", "'" + rc.resource().getName() + "' differs from the resource's name"));
+      }
+      RouteTable table = new HttpRoutesBuilder(problems, this::knownCluster, Map.of(), new HashSet<>()).routes(rc.resource(), at);
+      if (table != null) {
+        tables.put(name, table);
+      }
+    });
+    rds = tables;
+
     Map<String, ListenerConfig> listeners = new LinkedHashMap<>();
     Map<String, String> addressOwners = new HashMap<>();
     Set<String> names = new HashSet<>();
     for (int i = 0; i < resources.getListenersCount(); i++) {
-      String at = "static_resources.listeners[" + i + "]";
       Listener proto = resources.getListeners(i);
-      ListenerConfig listener = listener(proto, at, clusters);
-      if (proto.getName().isEmpty()) {
-        problems.add(ConfigException.at(at + ".name", "a listener needs a name"));
-      } else if (!names.add(proto.getName())) {
-        problems.add(ConfigException.at(at + ".name", "duplicate listener name '" + proto.getName() + "'"));
+      String at = "static_resources.listeners[" + i + "]";
+      Set<String> missingRoutes = new LinkedHashSet<>();
+      ListenerConfig listener = listener(proto, at, missingRoutes);
+      if (!missingRoutes.isEmpty()) {
+        problems.add(ConfigException.at(at, "a static listener cannot wait for routes " + missingRoutes
+            + " from RDS; put it in LDS or its routes inline"));
       }
-      if (listener == null) {
-        continue;
+      add(proto, listener, at, names, addressOwners, listeners);
+    }
+    Map<String, XdsResources.Versioned<Listener>> active = new LinkedHashMap<>();
+    Set<String> warmingListeners = new LinkedHashSet<>();
+    for (Map.Entry<String, XdsResources.Versioned<Listener>> e : xds.listeners().entrySet()) {
+      String at = XdsResources.Type.LISTENER.path(e.getKey());
+      XdsResources.Versioned<Listener> version = e.getValue();
+      if (!version.resource().getName().equals(e.getKey())) {
+        problems.add(ConfigException.at(at + ".name", "'" + version.resource().getName() + "' differs from the resource's name"));
       }
-      String key = (listener.bindToPort() ? "bound " : "handoff ") + listener.address();
-      String owner = addressOwners.putIfAbsent(key, at);
-      if (owner != null) {
-        problems.add(ConfigException.at(at + ".address", "the same address as " + owner));
+      Set<String> missingRoutes = new LinkedHashSet<>();
+      ListenerConfig listener = listener(version.resource(), at, missingRoutes);
+      if (!missingRoutes.isEmpty()) {
+        // warming: the version that runs now (if any) goes on serving until the new one's routes arrive
+        warmingListeners.add(e.getKey());
+        version = previous == null ? null : previous.activeListeners().get(e.getKey());
+        listener = null;
+        if (version != null) {
+          int before = problems.size();
+          missingRoutes.clear();
+          listener = listener(version.resource(), at, missingRoutes);
+          // the old version's own problems are not this update's: it simply stops
+          problems.subList(before, problems.size()).clear();
+          if (!missingRoutes.isEmpty()) {
+            listener = null;
+          }
+        }
+        if (listener == null) {
+          continue;
+        }
       }
-      listeners.putIfAbsent(listener.name(), listener);
+      if (add(version.resource(), listener, at, names, addressOwners, listeners)) {
+        active.put(e.getKey(), version);
+      }
     }
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
     }
+    // references to clusters that are not (or no longer) there: no endpoints, so "no healthy upstream"
+    missingClusters.forEach(name -> clusters.put(name, new ClusterConfig(name, ClusterConfig.Type.STATIC, List.of(),
+        DEFAULT_CONNECT_TIMEOUT_MILLIS, null)));
     Map<InetSocketAddress, ListenerConfig> exact = new HashMap<>();
     Map<String, ListenerConfig> wildcard = new HashMap<>();
     for (ListenerConfig l : listeners.values()) {
@@ -110,80 +222,217 @@ public final class RuntimeConfigBuilder {
       }
     }
     return new RuntimeConfig(bootstrap, Collections.unmodifiableMap(listeners), Collections.unmodifiableMap(clusters),
-        Map.copyOf(exact), Map.copyOf(wildcard), admin, clock.instant());
+        Map.copyOf(exact), Map.copyOf(wildcard), admin, clock.instant(), xds, Collections.unmodifiableMap(active),
+        Set.copyOf(warmingListeners), Set.copyOf(warmingClusters), ads);
   }
 
-  private Map<String, ClusterConfig> clusters(List<Cluster> protos, Clock clock) {
-    Map<String, ClusterConfig> clusters = new LinkedHashMap<>();
-    Set<String> names = new HashSet<>();
-    for (int i = 0; i < protos.size(); i++) {
-      String at = "static_resources.clusters[" + i + "]";
-      Cluster c = protos.get(i);
-      int before = problems.size();
-      if (c.getName().isEmpty()) {
-        problems.add(ConfigException.at(at + ".name", "a cluster needs a name"));
-      } else if (!names.add(c.getName())) {
-        problems.add(ConfigException.at(at + ".name", "duplicate cluster name '" + c.getName() + "'"));
+  /** Adds a listener that built; false when it did not or its name or address is taken. */
+  private boolean add(Listener proto, ListenerConfig listener, String at, Set<String> names, Map<String, String> addressOwners,
+                      Map<String, ListenerConfig> listeners) {
+    int before = problems.size();
+    if (proto.getName().isEmpty()) {
+      problems.add(ConfigException.at(at + ".name", "a listener needs a name"));
+    } else if (!names.add(proto.getName())) {
+      problems.add(ConfigException.at(at + ".name", "duplicate listener name '" + proto.getName() + "'"));
+    }
+    if (listener == null) {
+      return false;
+    }
+    String key = (listener.bindToPort() ? "bound " : "handoff ") + listener.address();
+    String owner = addressOwners.putIfAbsent(key, at);
+    if (owner != null) {
+      problems.add(ConfigException.at(at + ".address", "the same address as " + owner));
+    }
+    listeners.putIfAbsent(listener.name(), listener);
+    return problems.size() == before;
+  }
+
+  private void cluster(Cluster c, String at, boolean isStatic, Set<String> names, Map<String, List<InetSocketAddress>> assignments,
+                       Set<String> warming) {
+    int before = problems.size();
+    if (c.getName().isEmpty()) {
+      problems.add(ConfigException.at(at + ".name", "a cluster needs a name"));
+    } else if (!names.add(c.getName())) {
+      problems.add(ConfigException.at(at + ".name", "duplicate cluster name '" + c.getName() + "'"));
+    }
+    if (isStatic && c.getName().equals(adsCluster)) {
+      // the xDS client's own cluster, checked with dynamic_resources.ads_config; no route goes there
+      return;
+    }
+    ClusterConfig.Type type = switch (c.getType()) {
+      case STATIC -> ClusterConfig.Type.STATIC;
+      case EDS -> ClusterConfig.Type.STATIC;
+      case ORIGINAL_DST -> ClusterConfig.Type.ORIGINAL_DST;
+      // only the xDS server's cluster (returned above) may name a host, which the gRPC client resolves
+      case STRICT_DNS, LOGICAL_DNS -> null;
+      default -> {
+        problems.add(ConfigException.at(at + ".type", c.getType() + " is not supported (STATIC, EDS, ORIGINAL_DST)"));
+        yield null;
       }
-      ClusterConfig.Type type = switch (c.getType()) {
-        case STATIC -> ClusterConfig.Type.STATIC;
-        case ORIGINAL_DST -> ClusterConfig.Type.ORIGINAL_DST;
-        default -> {
-          problems.add(ConfigException.at(at + ".type", c.getType() + " is not supported (STATIC, ORIGINAL_DST)"));
-          yield null;
-        }
-      };
-      LoadBalancer.Policy policy = lbPolicy(c, type, at);
-      OutlierDetection outlier = c.hasOutlierDetection() ? ClusterOptionsBuilder.outlierDetection(c.getOutlierDetection(),
-          at + ".outlier_detection", problems) : null;
-      if (outlier != null && type == ClusterConfig.Type.ORIGINAL_DST) {
-        problems.add(ConfigException.at(at + ".outlier_detection", "an ORIGINAL_DST cluster has no endpoints to eject"));
+    };
+    if (type == null && problems.size() > before) {
+      return;
+    }
+    if (c.hasTransportSocket() || type == null) {
+      problems.add(ConfigException.at(at + (type == null ? ".type" : ".transport_socket"), (type == null ? c.getType()
+          + " is" : "upstream TLS is") + " supported only for the cluster that dynamic_resources.ads_config names"));
+      return;
+    }
+    LoadBalancer.Policy policy = lbPolicy(c, type, at);
+    OutlierDetection outlier = c.hasOutlierDetection() ? ClusterOptionsBuilder.outlierDetection(c.getOutlierDetection(),
+        at + ".outlier_detection", problems) : null;
+    if (outlier != null && type == ClusterConfig.Type.ORIGINAL_DST) {
+      problems.add(ConfigException.at(at + ".outlier_detection", "an ORIGINAL_DST cluster has no endpoints to eject"));
+    }
+    int timeout = DEFAULT_CONNECT_TIMEOUT_MILLIS;
+    if (c.hasConnectTimeout()) {
+      Duration d = c.getConnectTimeout();
+      long millis = d.getSeconds() * 1000 + d.getNanos() / 1_000_000;
+      if (millis < 1 || millis > Integer.MAX_VALUE) {
+        problems.add(ConfigException.at(at + ".connect_timeout", "must be at least 1ms, got " + d.getSeconds() + "s " + d.getNanos() + "ns"));
       }
-      int timeout = DEFAULT_CONNECT_TIMEOUT_MILLIS;
-      if (c.hasConnectTimeout()) {
-        Duration d = c.getConnectTimeout();
-        long millis = d.getSeconds() * 1000 + d.getNanos() / 1_000_000;
-        if (millis < 1 || millis > Integer.MAX_VALUE) {
-          problems.add(ConfigException.at(at + ".connect_timeout", "must be at least 1ms, got " + d.getSeconds() + "s " + d.getNanos() + "ns"));
-        }
-        timeout = (int) Math.max(1, Math.min(Integer.MAX_VALUE, millis));
-      }
-      List<InetSocketAddress> endpoints = new ArrayList<>();
+      timeout = (int) Math.max(1, Math.min(Integer.MAX_VALUE, millis));
+    }
+    List<InetSocketAddress> endpoints = new ArrayList<>();
+    if (c.getType() == Cluster.DiscoveryType.EDS) {
       if (c.hasLoadAssignment()) {
-        if (type == ClusterConfig.Type.ORIGINAL_DST) {
-          problems.add(ConfigException.at(at + ".load_assignment", "an ORIGINAL_DST cluster has no endpoints of its own"));
-        }
-        List<LocalityLbEndpoints> localities = c.getLoadAssignment().getEndpointsList();
-        for (int l = 0; l < localities.size(); l++) {
-          List<LbEndpoint> lbs = localities.get(l).getLbEndpointsList();
-          for (int e = 0; e < lbs.size(); e++) {
-            String ep = at + ".load_assignment.endpoints[" + l + "].lb_endpoints[" + e + "].endpoint.address";
-            InetSocketAddress a = socketAddress(lbs.get(e).getEndpoint().getAddress(), ep, true);
-            if (a != null) {
-              endpoints.add(a);
-            }
-          }
-        }
+        problems.add(ConfigException.at(at + ".load_assignment", "an EDS cluster gets its endpoints from EDS"));
       }
-      String source = null;
-      if (c.hasUpstreamBindConfig()) {
-        String src = at + ".upstream_bind_config.source_address";
-        SocketAddress sa = c.getUpstreamBindConfig().getSourceAddress();
-        if (sa.getPortValue() != 0) {
-          problems.add(ConfigException.at(src + ".port_value", "a fixed source port is not supported (leave it 0)"));
-        }
-        InetSocketAddress bind = socketAddress(Address.newBuilder().setSocketAddress(sa).build(), src, false);
-        source = bind == null ? null : NetUtil.toAddressString(bind.getAddress());
+      if (!dynamic) {
+        problems.add(ConfigException.at(at + ".type", "EDS needs dynamic_resources.ads_config (endpoints come over ADS)"));
+      } else if (!c.getEdsClusterConfig().getEdsConfig().hasAds()) {
+        problems.add(ConfigException.at(at + ".eds_cluster_config.eds_config", "only ads: {} is supported (endpoints come over the ADS stream)"));
       }
-      UpstreamProtocol httpProtocol = HttpProtocolOptionsBuilder.upstream(c, at, problems);
-      if (problems.size() == before) {
-        clusters.put(c.getName(), new ClusterConfig(c.getName(), type, endpoints, timeout, source, policy, outlier, clock, httpProtocol));
+      String service = c.getEdsClusterConfig().getServiceName().isEmpty() ? c.getName() : c.getEdsClusterConfig().getServiceName();
+      List<InetSocketAddress> assigned = assignments.get(service);
+      if (assigned == null) {
+        warming.add(c.getName());
+      } else {
+        endpoints.addAll(assigned);
+      }
+    } else if (c.hasEdsClusterConfig()) {
+      problems.add(ConfigException.at(at + ".eds_cluster_config", "only for a cluster of type EDS"));
+    }
+    if (c.hasLoadAssignment() && c.getType() != Cluster.DiscoveryType.EDS) {
+      if (type == ClusterConfig.Type.ORIGINAL_DST) {
+        problems.add(ConfigException.at(at + ".load_assignment", "an ORIGINAL_DST cluster has no endpoints of its own"));
+      }
+      endpoints.addAll(endpoints(c.getLoadAssignment(), at + ".load_assignment"));
+    }
+    String source = null;
+    if (c.hasUpstreamBindConfig()) {
+      String src = at + ".upstream_bind_config.source_address";
+      SocketAddress sa = c.getUpstreamBindConfig().getSourceAddress();
+      if (sa.getPortValue() != 0) {
+        problems.add(ConfigException.at(src + ".port_value", "a fixed source port is not supported (leave it 0)"));
+      }
+      InetSocketAddress bind = socketAddress(Address.newBuilder().setSocketAddress(sa).build(), src, false);
+      source = bind == null ? null : NetUtil.toAddressString(bind.getAddress());
+    }
+    UpstreamProtocol httpProtocol = HttpProtocolOptionsBuilder.upstream(c, at, problems);
+    if (problems.size() == before) {
+      clusters.put(c.getName(), new ClusterConfig(c.getName(), type, endpoints, timeout, source, policy, outlier, clock, httpProtocol));
+    }
+  }
+
+  /**
+   * {@code dynamic_resources}: ADS over gRPC to one static cluster (IP endpoints, or a host name with
+   * STRICT_DNS / LOGICAL_DNS), optionally TLS with a trusted CA file; LDS and CDS, when given, by ADS.
+   */
+  private AdsConfig ads(Bootstrap.DynamicResources d, List<Cluster> staticClusters) {
+    String at = "dynamic_resources";
+    int before = problems.size();
+    for (String source : List.of("lds_config", "cds_config")) {
+      var field = Bootstrap.DynamicResources.getDescriptor().findFieldByName(source);
+      if (d.hasField(field) && !((ConfigSource) d.getField(field)).hasAds()) {
+        problems.add(ConfigException.at(at + "." + source, "only ads: {} is supported"));
       }
     }
-    return clusters;
+    if (!d.hasAdsConfig()) {
+      problems.add(ConfigException.at(at + ".ads_config", "is required (vmesh-proxy gets dynamic resources over ADS only)"));
+      return null;
+    }
+    ApiConfigSource api = d.getAdsConfig();
+    if (api.getApiType() != ApiConfigSource.ApiType.GRPC) {
+      problems.add(ConfigException.at(at + ".ads_config.api_type", api.getApiType() + " is not supported (GRPC)"));
+    }
+    if (api.getTransportApiVersion() != ApiVersion.AUTO && api.getTransportApiVersion() != ApiVersion.V3) {
+      problems.add(ConfigException.at(at + ".ads_config.transport_api_version", api.getTransportApiVersion() + " is not supported (V3)"));
+    }
+    if (api.getGrpcServicesCount() != 1 || !api.getGrpcServices(0).hasEnvoyGrpc()) {
+      problems.add(ConfigException.at(at + ".ads_config.grpc_services", "exactly one, with envoy_grpc.cluster_name"));
+      return null;
+    }
+    String gat = at + ".ads_config.grpc_services[0].envoy_grpc.cluster_name";
+    Cluster cluster = staticClusters.stream().filter(c -> c.getName().equals(adsCluster)).findFirst().orElse(null);
+    if (cluster == null) {
+      problems.add(ConfigException.at(gat, "'" + adsCluster + "' is not a cluster of static_resources"));
+      return null;
+    }
+    String cat = "static_resources.clusters[" + staticClusters.indexOf(cluster) + "]";
+    if (cluster.getType() != Cluster.DiscoveryType.STATIC && cluster.getType() != Cluster.DiscoveryType.STRICT_DNS
+        && cluster.getType() != Cluster.DiscoveryType.LOGICAL_DNS) {
+      problems.add(ConfigException.at(cat + ".type", "the xDS cluster must be STATIC, STRICT_DNS or LOGICAL_DNS"));
+    }
+    boolean names = cluster.getType() != Cluster.DiscoveryType.STATIC;
+    List<AdsConfig.Endpoint> endpoints = new ArrayList<>();
+    var localities = cluster.getLoadAssignment().getEndpointsList();
+    for (int l = 0; l < localities.size(); l++) {
+      for (int e = 0; e < localities.get(l).getLbEndpointsCount(); e++) {
+        String eat = cat + ".load_assignment.endpoints[" + l + "].lb_endpoints[" + e + "].endpoint.address.socket_address";
+        SocketAddress sa = localities.get(l).getLbEndpoints(e).getEndpoint().getAddress().getSocketAddress();
+        if (sa.getAddress().isEmpty() || (!names && !NetUtil.isValidIpV4Address(sa.getAddress())
+            && !NetUtil.isValidIpV6Address(sa.getAddress()))) {
+          problems.add(ConfigException.at(eat + ".address", "'" + sa.getAddress() + "' is not an IP address"
+              + (names ? "" : " (a host name needs type STRICT_DNS)")));
+        }
+        if (sa.getPortValue() < 1 || sa.getPortValue() > 65535) {
+          problems.add(ConfigException.at(eat + ".port_value", "must be between 1 and 65535, got " + sa.getPortValue()));
+        }
+        endpoints.add(new AdsConfig.Endpoint(sa.getAddress(), sa.getPortValue()));
+      }
+    }
+    if (endpoints.isEmpty()) {
+      problems.add(ConfigException.at(cat + ".load_assignment", "the xDS cluster needs at least one endpoint"));
+    }
+    Optional<String> ca = Optional.empty();
+    if (cluster.hasTransportSocket()) {
+      String tat = cat + ".transport_socket.typed_config";
+      Optional<Message> tls = unpack(cluster.getTransportSocket().hasTypedConfig() ? cluster.getTransportSocket().getTypedConfig() : null, tat);
+      if (tls.isPresent() && tls.get() instanceof UpstreamTlsContext ctx) {
+        String file = ctx.getCommonTlsContext().getValidationContext().getTrustedCa().getFilename();
+        if (file.isEmpty()) {
+          problems.add(ConfigException.at(tat + ".common_tls_context.validation_context.trusted_ca.filename",
+              "is required: the server's certificate is always verified"));
+        }
+        ca = Optional.of(file);
+      } else if (tls.isPresent()) {
+        problems.add(ConfigException.at(tat, "must be an UpstreamTlsContext"));
+      }
+    }
+    int timeout = cluster.hasConnectTimeout() ? (int) Math.max(1, Math.min(Integer.MAX_VALUE,
+        cluster.getConnectTimeout().getSeconds() * 1000 + cluster.getConnectTimeout().getNanos() / 1_000_000))
+        : DEFAULT_CONNECT_TIMEOUT_MILLIS;
+    return problems.size() == before ? new AdsConfig(adsCluster, endpoints, ca, timeout) : null;
   }
 
-  private ListenerConfig listener(Listener l, String at, Map<String, ClusterConfig> clusters) {
+  private List<InetSocketAddress> endpoints(ClusterLoadAssignment cla, String at) {
+    List<InetSocketAddress> endpoints = new ArrayList<>();
+    List<LocalityLbEndpoints> localities = cla.getEndpointsList();
+    for (int l = 0; l < localities.size(); l++) {
+      List<LbEndpoint> lbs = localities.get(l).getLbEndpointsList();
+      for (int e = 0; e < lbs.size(); e++) {
+        String ep = at + ".endpoints[" + l + "].lb_endpoints[" + e + "].endpoint.address";
+        InetSocketAddress a = socketAddress(lbs.get(e).getEndpoint().getAddress(), ep, true);
+        if (a != null) {
+          endpoints.add(a);
+        }
+      }
+    }
+    return endpoints;
+  }
+
+  private ListenerConfig listener(Listener l, String at, Set<String> missingRoutes) {
     int before = problems.size();
     InetSocketAddress address = socketAddress(l.getAddress(), at + ".address", true);
     boolean bind = !l.hasBindToPort() || l.getBindToPort().getValue();
@@ -221,7 +470,7 @@ public final class RuntimeConfigBuilder {
     List<FilterChainMatch> matches = new ArrayList<>();
     for (int i = 0; i < l.getFilterChainsCount(); i++) {
       FilterChain fc = l.getFilterChains(i);
-      chains.add(chain(fc, at + ".filter_chains[" + i + "]", clusters));
+      chains.add(chain(fc, at + ".filter_chains[" + i + "]", missingRoutes));
       matches.add(fc.getFilterChainMatch());
     }
     FilterChainConfig defaultChain = null;
@@ -229,7 +478,7 @@ public final class RuntimeConfigBuilder {
       if (l.getDefaultFilterChain().hasFilterChainMatch()) {
         problems.add(ConfigException.at(at + ".default_filter_chain.filter_chain_match", "the default chain has no match"));
       }
-      defaultChain = chain(l.getDefaultFilterChain(), at + ".default_filter_chain", clusters);
+      defaultChain = chain(l.getDefaultFilterChain(), at + ".default_filter_chain", missingRoutes);
     }
     FilterChainMatcher<FilterChainConfig> matcher = null;
     try {
@@ -246,7 +495,7 @@ public final class RuntimeConfigBuilder {
     return new ListenerConfig(l.getName(), address, bind, useOriginalDst, readsOriginalDst, matcher, defaultChain, sniffing);
   }
 
-  private FilterChainConfig chain(FilterChain fc, String at, Map<String, ClusterConfig> clusters) {
+  private FilterChainConfig chain(FilterChain fc, String at, Set<String> missingRoutes) {
     if (fc.getFiltersCount() != 1) {
       problems.add(ConfigException.at(at + ".filters", "exactly one network filter, tcp_proxy or http_connection_manager, "
           + "is supported; got " + fc.getFiltersCount()));
@@ -259,7 +508,7 @@ public final class RuntimeConfigBuilder {
       return null;
     }
     if (config.get() instanceof HttpConnectionManager hcm) {
-      HttpConnectionManagerConfig http = new HttpRoutesBuilder(problems, clusters).build(hcm, fat);
+      HttpConnectionManagerConfig http = new HttpRoutesBuilder(problems, this::knownCluster, rds, missingRoutes).build(hcm, fat);
       return http == null ? null : FilterChainConfig.http(fc.getName(), http);
     }
     if (!(config.get() instanceof TcpProxy tcp)) {
@@ -272,7 +521,7 @@ public final class RuntimeConfigBuilder {
     TcpProxyRoute route = null;
     switch (tcp.getClusterSpecifierCase()) {
       case CLUSTER -> {
-        knownCluster(tcp.getCluster(), fat + ".cluster", clusters);
+        knownCluster(tcp.getCluster(), fat + ".cluster");
         route = TcpProxyRoute.single(tcp.getStatPrefix(), tcp.getCluster());
       }
       case WEIGHTED_CLUSTERS -> {
@@ -284,7 +533,7 @@ public final class RuntimeConfigBuilder {
         }
         for (int i = 0; i < list.size(); i++) {
           String wat = fat + ".weighted_clusters.clusters[" + i + "]";
-          knownCluster(list.get(i).getName(), wat + ".name", clusters);
+          knownCluster(list.get(i).getName(), wat + ".name");
           if (list.get(i).getWeight() < 1) {
             problems.add(ConfigException.at(wat + ".weight", "must be at least 1"));
           }
@@ -337,12 +586,13 @@ public final class RuntimeConfigBuilder {
     return millis;
   }
 
-  private void knownCluster(String name, String at, Map<String, ClusterConfig> clusters) {
-    knownCluster(name, at, clusters, problems);
-  }
-
-  static void knownCluster(String name, String at, Map<String, ClusterConfig> clusters, List<String> problems) {
-    if (!clusters.containsKey(name)) {
+  private void knownCluster(String name, String at) {
+    if (clusters.containsKey(name)) {
+      return;
+    }
+    if (dynamic && !name.isEmpty()) {
+      missingClusters.add(name);
+    } else {
       problems.add(ConfigException.at(at, "unknown cluster '" + name + "' (clusters: " + String.join(", ", clusters.keySet()) + ")"));
     }
   }

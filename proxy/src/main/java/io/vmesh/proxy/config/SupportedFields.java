@@ -8,12 +8,20 @@ import com.google.protobuf.Message;
 import com.google.protobuf.TypeRegistry;
 import io.envoyproxy.envoy.admin.v3.BootstrapConfigDump;
 import io.envoyproxy.envoy.admin.v3.ClustersConfigDump;
+import io.envoyproxy.envoy.admin.v3.EndpointsConfigDump;
 import io.envoyproxy.envoy.admin.v3.ListenersConfigDump;
+import io.envoyproxy.envoy.admin.v3.RoutesConfigDump;
 import io.envoyproxy.envoy.config.bootstrap.v3.Admin;
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.cluster.v3.OutlierDetection;
 import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
+import io.envoyproxy.envoy.config.core.v3.ApiConfigSource;
+import io.envoyproxy.envoy.config.core.v3.ConfigSource;
+import io.envoyproxy.envoy.config.core.v3.DataSource;
+import io.envoyproxy.envoy.config.core.v3.GrpcService;
+import io.envoyproxy.envoy.config.core.v3.TransportSocket;
 import io.envoyproxy.envoy.config.core.v3.BindConfig;
 import io.envoyproxy.envoy.config.core.v3.CidrRange;
 import io.envoyproxy.envoy.config.core.v3.Http1ProtocolOptions;
@@ -45,6 +53,10 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import java.util.ArrayList;
@@ -72,22 +84,24 @@ public final class SupportedFields {
   /** The {@code typed_config} types vmesh-proxy understands, by type URL. */
   private static final Map<String, Message> TYPED_CONFIGS = typedConfigs(TcpProxy.getDefaultInstance(),
       HttpConnectionManager.getDefaultInstance(), Router.getDefaultInstance(), OriginalDst.getDefaultInstance(),
-      TlsInspector.getDefaultInstance(), HttpInspector.getDefaultInstance(), HttpProtocolOptions.getDefaultInstance());
-
-  /** Fields that are refused with a reason more useful than "not supported", by message and field name. */
-  private static final Map<String, String> NOT_YET = Map.of(
-      HttpConnectionManager.getDescriptor().getFullName() + ".rds",
-      "routes by RDS need an xDS server, which vmesh-proxy does not connect to yet; give the routes inline in route_config");
+      TlsInspector.getDefaultInstance(), HttpInspector.getDefaultInstance(), HttpProtocolOptions.getDefaultInstance(),
+      UpstreamTlsContext.getDefaultInstance());
 
   private SupportedFields() {
   }
 
   private static Map<String, List<String>> fields() {
     Map<String, List<String>> m = new LinkedHashMap<>();
-    put(m, Bootstrap.getDescriptor(), "node", "admin", "static_resources");
+    put(m, Bootstrap.getDescriptor(), "node", "admin", "static_resources", "dynamic_resources");
     put(m, Node.getDescriptor(), "id", "cluster", "metadata");
     put(m, Admin.getDescriptor(), "address");
     put(m, Bootstrap.StaticResources.getDescriptor(), "listeners", "clusters");
+    put(m, Bootstrap.DynamicResources.getDescriptor(), "ads_config", "lds_config", "cds_config");
+    put(m, ApiConfigSource.getDescriptor(), "api_type", "transport_api_version", "grpc_services");
+    put(m, GrpcService.getDescriptor(), "envoy_grpc");
+    put(m, GrpcService.EnvoyGrpc.getDescriptor(), "cluster_name");
+    put(m, ConfigSource.getDescriptor(), "ads", "resource_api_version");
+    put(m, AggregatedConfigSource.getDescriptor());
     put(m, Listener.getDescriptor(), "name", "address", "filter_chains", "default_filter_chain", "use_original_dst",
         "bind_to_port", "listener_filters", "listener_filters_timeout", "continue_on_listener_filters_timeout",
         "traffic_direction");
@@ -103,8 +117,9 @@ public final class SupportedFields {
     put(m, TcpProxy.getDescriptor(), "stat_prefix", "cluster", "weighted_clusters", "idle_timeout");
     put(m, TcpProxy.WeightedCluster.getDescriptor(), "clusters");
     put(m, TcpProxy.WeightedCluster.ClusterWeight.getDescriptor(), "name", "weight");
-    put(m, HttpConnectionManager.getDescriptor(), "stat_prefix", "codec_type", "route_config", "http_filters",
+    put(m, HttpConnectionManager.getDescriptor(), "stat_prefix", "codec_type", "route_config", "rds", "http_filters",
         "http2_protocol_options");
+    put(m, Rds.getDescriptor(), "config_source", "route_config_name");
     put(m, Http2ProtocolOptions.getDescriptor(), "max_concurrent_streams", "initial_stream_window_size",
         "initial_connection_window_size");
     put(m, Http1ProtocolOptions.getDescriptor());
@@ -122,7 +137,7 @@ public final class SupportedFields {
     put(m, WeightedCluster.ClusterWeight.getDescriptor(), "name", "weight");
     put(m, RetryPolicy.getDescriptor(), "retry_on", "num_retries");
     put(m, Cluster.getDescriptor(), "name", "type", "lb_policy", "connect_timeout", "load_assignment",
-        "upstream_bind_config", "outlier_detection", "typed_extension_protocol_options");
+        "upstream_bind_config", "outlier_detection", "typed_extension_protocol_options", "eds_cluster_config", "transport_socket");
     put(m, OutlierDetection.getDescriptor(), "consecutive_5xx", "consecutive_gateway_failure", "enforcing_consecutive_5xx",
         "enforcing_consecutive_gateway_failure", "interval", "base_ejection_time", "max_ejection_percent", "max_ejection_time");
     // a proto map is a repeated entry message of its own
@@ -130,6 +145,12 @@ public final class SupportedFields {
     put(m, HttpProtocolOptions.getDescriptor(), "explicit_http_config", "use_downstream_protocol_config");
     put(m, HttpProtocolOptions.ExplicitHttpConfig.getDescriptor(), "http_protocol_options", "http2_protocol_options");
     put(m, HttpProtocolOptions.UseDownstreamHttpConfig.getDescriptor(), "http_protocol_options", "http2_protocol_options");
+    put(m, Cluster.EdsClusterConfig.getDescriptor(), "eds_config", "service_name");
+    put(m, TransportSocket.getDescriptor(), "name", "typed_config");
+    put(m, UpstreamTlsContext.getDescriptor(), "common_tls_context");
+    put(m, CommonTlsContext.getDescriptor(), "validation_context");
+    put(m, CertificateValidationContext.getDescriptor(), "trusted_ca");
+    put(m, DataSource.getDescriptor(), "filename");
     put(m, BindConfig.getDescriptor(), "source_address");
     put(m, ClusterLoadAssignment.getDescriptor(), "cluster_name", "endpoints");
     put(m, LocalityLbEndpoints.getDescriptor(), "lb_endpoints");
@@ -177,7 +198,8 @@ public final class SupportedFields {
     TYPED_CONFIGS.values().forEach(m -> b.add(m.getDescriptorForType()));
     // what /config_dump packs into Any
     b.add(List.of(Listener.getDescriptor(), Cluster.getDescriptor(), BootstrapConfigDump.getDescriptor(),
-        ListenersConfigDump.getDescriptor(), ClustersConfigDump.getDescriptor()));
+        ListenersConfigDump.getDescriptor(), ClustersConfigDump.getDescriptor(), RoutesConfigDump.getDescriptor(),
+        EndpointsConfigDump.getDescriptor(), RouteConfiguration.getDescriptor(), ClusterLoadAssignment.getDescriptor()));
     return b.build();
   }
 
@@ -223,11 +245,6 @@ public final class SupportedFields {
     for (Map.Entry<FieldDescriptor, Object> e : message.getAllFields().entrySet()) {
       FieldDescriptor field = e.getKey();
       String fieldPath = path.isEmpty() ? field.getName() : path + "." + field.getName();
-      String notYet = NOT_YET.get(field.getFullName());
-      if (notYet != null) {
-        problems.add(ConfigException.at(fieldPath, notYet));
-        continue;
-      }
       if (allowed == null || !allowed.contains(field.getName())) {
         problems.add(ConfigException.at(fieldPath, "field not supported by vmesh-proxy (" + type.getFullName()
             + " supports " + (allowed == null || allowed.isEmpty() ? "no fields" : String.join(", ", allowed))

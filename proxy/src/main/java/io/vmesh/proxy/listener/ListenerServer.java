@@ -27,6 +27,7 @@ import io.vmesh.proxy.stats.ProxyStats.ClusterStats;
 import io.vmesh.proxy.stats.ProxyStats.ListenerStats;
 import java.net.InetSocketAddress;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -43,15 +44,19 @@ import java.util.function.Supplier;
  * Binds every listener of the configuration that binds a port, on one event loop (one instance per
  * loop; Vert.x spreads accepted connections over them), and serves each accepted connection: original
  * destination, hand-off ({@code use_original_dst}), listener filters, filter chain, cluster, relay. The configuration is
- * read once per connection, so a new one applies to new connections only.
+ * read once per connection, so a new one applies to new connections only. A new configuration's
+ * listener set is applied by {@link #bind} (before it is swapped in) and {@link #unbindRemoved} (after).
  */
 public final class ListenerServer extends VerticleBase {
+
+  /** How long a listener removed by an update lets its connections finish before closing them (Envoy's drain time). */
+  public static final Duration REMOVED_LISTENER_DRAIN = Duration.ofMinutes(10);
 
   private final Supplier<RuntimeConfig> configs;
   private final ProxyStats stats;
   private final AccessLog accessLog;
   private final Clock clock;
-  // by listener name; only touched on this verticle's event loop
+  // by listener name and address (a listener whose address changes is a new one); only touched on this verticle's event loop
   private final Map<String, NetServer> servers = new LinkedHashMap<>();
   private final Set<String> draining = new HashSet<>();
   private UpstreamConnector upstreams;
@@ -68,27 +73,85 @@ public final class ListenerServer extends VerticleBase {
   public Future<?> start() {
     upstreams = new UpstreamConnector(vertx);
     httpUpstreams = new UpstreamHttpClients(vertx);
+    return bindNew(configs.get());
+  }
+
+  /**
+   * Binds the listeners of {@code next} that are not bound yet, on this instance's event loop; fails,
+   * naming the listener, when one cannot bind (the caller then unbinds what this added).
+   */
+  public Future<Void> bind(RuntimeConfig next) {
+    Promise<Void> done = Promise.promise();
+    context.runOnContext(v -> bindNew(next).onComplete(done));
+    return done.future();
+  }
+
+  /**
+   * Stops accepting on the listeners that {@code current} no longer binds; connections they accepted
+   * go on until they end (or the drain deadline).
+   */
+  public Future<Void> unbindRemoved(RuntimeConfig current) {
+    Promise<Void> done = Promise.promise();
+    context.runOnContext(v -> {
+      Set<String> keep = new HashSet<>();
+      current.boundListeners().forEach(l -> keep.add(key(l)));
+      List<Future<Void>> stopping = new ArrayList<>();
+      for (var it = servers.entrySet().iterator(); it.hasNext(); ) {
+        var e = it.next();
+        if (!keep.contains(e.getKey())) {
+          it.remove();
+          // one already draining (SIGTERM, /drain_listeners) keeps its own deadline
+          if (!draining.remove(e.getKey())) {
+            stopping.add(e.getValue().shutdown(REMOVED_LISTENER_DRAIN.toMillis(), TimeUnit.MILLISECONDS));
+          }
+        }
+      }
+      Future.all(stopping).<Void>mapEmpty().onComplete(done);
+    });
+    return done.future();
+  }
+
+  private Future<Void> bindNew(RuntimeConfig next) {
     List<Future<NetServer>> listening = new ArrayList<>();
-    for (ListenerConfig listener : configs.get().boundListeners()) {
+    for (ListenerConfig listener : next.boundListeners()) {
+      String key = key(listener);
+      if (servers.containsKey(key)) {
+        continue;
+      }
       String name = listener.name();
       NetServer server = vertx.createNetServer(new NetServerOptions()
               .setHost(listener.address().getAddress().getHostAddress())
               .setPort(listener.address().getPort())
               .setTcpNoDelay(true)
               .setReuseAddress(true))
-          .connectHandler(socket -> accept(name, socket));
-      servers.put(name, server);
-      listening.add(server.listen());
+          .connectHandler(socket -> accept(name, socket, next));
+      servers.put(key, server);
+      listening.add(server.listen().recover(e -> {
+        servers.remove(key);
+        // named like the resource's field, since over xDS this message is the NACK's
+        return Future.failedFuture(new IllegalStateException("listeners[" + name + "].address: cannot bind "
+            + listener.address().getAddress().getHostAddress() + ":" + listener.address().getPort() + ": " + e.getMessage(), e));
+      }));
     }
-    return Future.all(listening);
+    return Future.all(listening).mapEmpty();
+  }
+
+  private static final String KEY_SEPARATOR = "@";
+
+  private static String key(ListenerConfig l) {
+    return l.name() + KEY_SEPARATOR + l.address();
+  }
+
+  private static String nameOf(String key) {
+    return key.substring(0, key.lastIndexOf(KEY_SEPARATOR));
   }
 
   @Override
   public Future<?> stop() {
     List<Future<Void>> closing = new ArrayList<>();
     // a draining server's close would wait out its drain; closing the upstream clients and the event loop ends its connections
-    servers.forEach((name, s) -> {
-      if (!draining.contains(name)) {
+    servers.forEach((key, s) -> {
+      if (!draining.contains(key)) {
         closing.add(s.close());
       }
     });
@@ -104,8 +167,8 @@ public final class ListenerServer extends VerticleBase {
     Promise<Void> drained = Promise.promise();
     context.runOnContext(v -> {
       List<Future<Void>> shutdowns = new ArrayList<>();
-      servers.forEach((name, server) -> {
-        if (which.test(name) && draining.add(name)) {
+      servers.forEach((key, server) -> {
+        if (which.test(nameOf(key)) && draining.add(key)) {
           // Vert.x's graceful shutdown: unbind now, close what is left at the deadline
           shutdowns.add(server.shutdown(deadlineMillis, TimeUnit.MILLISECONDS));
         }
@@ -115,16 +178,16 @@ public final class ListenerServer extends VerticleBase {
     return drained.future();
   }
 
-  private void accept(String listenerName, NetSocket socket) {
+  private void accept(String listenerName, NetSocket socket, RuntimeConfig boundFor) {
     NetSocketInternal downstream = (NetSocketInternal) socket;
     Instant start = clock.instant();
     long startNanos = System.nanoTime();
     RuntimeConfig config = configs.get();
     ListenerConfig accepting = config.listeners().get(listenerName);
     if (accepting == null) {
-      // the listener left the configuration while this connection was being accepted
-      downstream.close();
-      return;
+      // accepted just before its listener was unbound: served by the configuration it was bound for
+      config = boundFor;
+      accepting = config.listeners().get(listenerName);
     }
     ListenerStats acceptingStats = stats.listener(accepting.name());
     acceptingStats.accepted.increment();

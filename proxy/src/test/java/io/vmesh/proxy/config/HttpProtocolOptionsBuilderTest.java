@@ -63,7 +63,7 @@ class HttpProtocolOptionsBuilderTest {
     assertThat(config.clusters().get("c").httpProtocol())
         .isEqualTo(new UpstreamProtocol(UpstreamProtocol.Kind.HTTP2, new Http2Options(7, null, null)));
     // /config_dump prints the option back in Envoy's JSON shape
-    assertThat(config.configDump()).contains("\"@type\": \"" + OPTIONS + "\"", "\"maxConcurrentStreams\": 7");
+    assertThat(config.configDump()).contains("\"@type\": \"" + OPTIONS + "\"", "\"max_concurrent_streams\": 7");
 
     RuntimeConfig downstream = build("", options("use_downstream_protocol_config: { http_protocol_options: {}, http2_protocol_options: {} }"));
     assertThat(hcm(downstream).codec()).isEqualTo(HttpConnectionManagerConfig.Codec.AUTO);

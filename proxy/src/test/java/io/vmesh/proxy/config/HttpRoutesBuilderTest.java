@@ -89,13 +89,13 @@ class HttpRoutesBuilderTest {
   }
 
   @Test
-  void routesOnlyByRdsAreRefusedUntilThereIsXds() {
+  void aStaticListenerCannotWaitForRoutesFromRds() {
     assertThatThrownBy(() -> build("""
         stat_prefix: http
         rds: { route_config_name: "8080", config_source: { ads: {} } }
         """))
         .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactly(
-            "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.rds: routes by RDS need an xDS server, "
-                + "which vmesh-proxy does not connect to yet; give the routes inline in route_config"));
+            "static_resources.listeners[0]: a static listener cannot wait for routes [8080] from RDS; put it in LDS "
+                + "or its routes inline"));
   }
 }

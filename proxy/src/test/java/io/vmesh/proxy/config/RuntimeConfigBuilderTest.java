@@ -135,7 +135,7 @@ class RuntimeConfigBuilderTest {
         - { name: echo }
         """.formatted(TCP, TCP), ""))
         .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactlyInAnyOrder(
-            "static_resources.clusters[0].type: EDS is not supported (STATIC, ORIGINAL_DST)",
+            "static_resources.clusters[0].type: EDS needs dynamic_resources.ads_config (endpoints come over ADS)",
             "static_resources.clusters[1].lb_policy: ROUND_ROBIN is not supported for a ORIGINAL_DST cluster (use CLUSTER_PROVIDED)",
             "static_resources.clusters[2].connect_timeout: must be at least 1ms, got 0s 0ns",
             "static_resources.clusters[2].upstream_bind_config.source_address.port_value: a fixed source port is not supported (leave it 0)",
@@ -167,9 +167,9 @@ class RuntimeConfigBuilderTest {
     assertThat(dump).contains("\"@type\": \"type.googleapis.com/envoy.admin.v3.BootstrapConfigDump\"",
         "\"@type\": \"type.googleapis.com/envoy.admin.v3.ListenersConfigDump\"",
         "\"@type\": \"type.googleapis.com/envoy.admin.v3.ClustersConfigDump\"",
-        "\"staticListeners\"", "\"name\": \"10.88.0.11_7000\"", "\"bindToPort\": false",
+        "\"static_listeners\"", "\"name\": \"10.88.0.11_7000\"", "\"bind_to_port\": false",
         "\"@type\": \"type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy\"",
-        "\"lastUpdated\": \"2026-11-26T12:00:00Z\"");
+        "\"last_updated\": \"2026-11-26T12:00:00Z\"");
     var parsed = io.envoyproxy.envoy.admin.v3.ConfigDump.newBuilder();
     com.google.protobuf.util.JsonFormat.parser().usingTypeRegistry(SupportedFields.typeRegistry()).merge(dump, parsed);
     assertThat(parsed.getConfigs(0).unpack(io.envoyproxy.envoy.admin.v3.BootstrapConfigDump.class).getBootstrap())

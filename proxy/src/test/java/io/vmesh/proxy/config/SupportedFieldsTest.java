@@ -7,6 +7,8 @@ import com.google.protobuf.Any;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnknownFieldSet;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
+import io.envoyproxy.envoy.config.core.v3.ConfigSource;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
@@ -70,17 +72,22 @@ class SupportedFieldsTest {
                 + "type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst, "
                 + "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector, "
                 + "type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector, "
-                + "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions)"));
+                + "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions, "
+                + "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext)"));
   }
 
   @Test
-  void anRdsReferenceIsRefusedWithTheReasonAndUnsupportedRouteFieldsByPath() {
+  void unsupportedRdsAndRouteFieldsAreRefusedByPath() throws Exception {
     HttpConnectionManager rds = HttpConnectionManager.newBuilder().setStatPrefix("in")
-        .setRds(Rds.newBuilder().setRouteConfigName("9080")).build();
-    assertThatThrownBy(() -> SupportedFields.check(rds, "hcm"))
+        .setRds(Rds.newBuilder().setRouteConfigName("9080").setConfigSource(ConfigSource.newBuilder()
+            .setAds(AggregatedConfigSource.getDefaultInstance()))).build();
+    SupportedFields.check(rds, "hcm");
+    HttpConnectionManager timed = rds.toBuilder().setRds(rds.getRds().toBuilder().setConfigSource(rds.getRds().getConfigSource()
+        .toBuilder().setInitialFetchTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1)))).build();
+    assertThatThrownBy(() -> SupportedFields.check(timed, "hcm"))
         .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactly(
-            "hcm.rds: routes by RDS need an xDS server, which vmesh-proxy does not connect to yet; give the routes "
-                + "inline in route_config"));
+            "hcm.rds.config_source.initial_fetch_timeout: field not supported by vmesh-proxy "
+                + "(envoy.config.core.v3.ConfigSource supports ads, resource_api_version; see docs/proxy-config.md)"));
     HttpConnectionManager inline = HttpConnectionManager.newBuilder().setStatPrefix("in")
         .setRouteConfig(RouteConfiguration.newBuilder().addVirtualHosts(VirtualHost.newBuilder().setName("v")
             .addDomains("*").setRequireTls(VirtualHost.TlsRequirementType.ALL))).build();

@@ -1,0 +1,30 @@
+package io.vmesh.proxy.config;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Where the xDS client connects: {@code dynamic_resources.ads_config}, resolved to the endpoints of the
+ * cluster it names, with TLS when that cluster has an {@code UpstreamTlsContext}.
+ *
+ * @param endpoints host (an IP or a DNS name, resolved at each connect) and port, tried in turn
+ * @param trustedCaFile PEM file of the CA that signs the server's certificate (verified against the
+ *                      endpoint's host); empty for plaintext
+ */
+public record AdsConfig(String clusterName, List<Endpoint> endpoints, Optional<String> trustedCaFile, int connectTimeoutMillis) {
+
+  public record Endpoint(String host, int port) {
+    @Override
+    public String toString() {
+      return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
+    }
+  }
+
+  public AdsConfig {
+    endpoints = List.copyOf(endpoints);
+  }
+
+  public boolean tls() {
+    return trustedCaFile.isPresent();
+  }
+}
