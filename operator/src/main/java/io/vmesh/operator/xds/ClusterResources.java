@@ -1,14 +1,17 @@
 package io.vmesh.operator.xds;
 
+import com.google.protobuf.Any;
 import com.google.protobuf.Duration;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.BindConfig;
+import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.vmesh.operator.xds.MeshModel.EndpointAddress;
 import java.util.List;
 
@@ -44,6 +47,20 @@ final class ClusterResources {
     return originalDestination(name).toBuilder()
         .setUpstreamBindConfig(BindConfig.newBuilder().setSourceAddress(socket(INBOUND_SOURCE, 0)))
         .build();
+  }
+
+  /** The extension key under which Envoy (and vmesh-proxy) read a cluster's upstream HTTP protocol. */
+  static final String HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+
+  /**
+   * The cluster's HTTP requests go upstream as HTTP/2 (h2c): what HTTP2 and gRPC ports need, since gRPC cannot be
+   * carried over HTTP/1.1 and HTTP/2 clients expect their streams multiplexed, as Istio configures them.
+   */
+  static Cluster http2(Cluster cluster) {
+    HttpProtocolOptions options = HttpProtocolOptions.newBuilder()
+        .setExplicitHttpConfig(HttpProtocolOptions.ExplicitHttpConfig.newBuilder().setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
+        .build();
+    return cluster.toBuilder().putTypedExtensionProtocolOptions(HTTP_PROTOCOL_OPTIONS, Any.pack(options)).build();
   }
 
   static Cluster blackHole() {

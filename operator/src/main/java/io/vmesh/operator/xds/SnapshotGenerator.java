@@ -1,5 +1,7 @@
 package io.vmesh.operator.xds;
 
+import io.vmesh.operator.api.Protocol;
+
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.CidrRange;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
@@ -42,10 +44,9 @@ public final class SnapshotGenerator {
     for (ServiceModel service : model.services()) {
       for (ServicePortModel port : service.ports()) {
         String name = outboundCluster(port.port(), service.host());
-        if (service.headless()) {
-          outboundClusters.add(ClusterResources.originalDestination(name));
-        } else {
-          outboundClusters.add(ClusterResources.eds(name));
+        Cluster cluster = service.headless() ? ClusterResources.originalDestination(name) : ClusterResources.eds(name);
+        outboundClusters.add(port.protocol().map(SnapshotGenerator::http2).orElse(false) ? ClusterResources.http2(cluster) : cluster);
+        if (!service.headless()) {
           endpoints.add(ClusterResources.loadAssignment(name, port.endpoints()));
         }
         if (port.protocol().map(PortProtocols::isHttp).orElse(true)) {
@@ -53,6 +54,10 @@ public final class SnapshotGenerator {
         }
       }
     }
+  }
+
+  private static boolean http2(Protocol protocol) {
+    return protocol == Protocol.HTTP2 || protocol == Protocol.GRPC;
   }
 
   /** Every proxy of the model. */
@@ -68,7 +73,8 @@ public final class SnapshotGenerator {
     clusters.addAll(ClusterResources.fixed());
     for (InboundPort port : proxy.inbound()) {
       if (port.served()) {
-        clusters.add(ClusterResources.inbound(inboundCluster(port.port())));
+        Cluster inbound = ClusterResources.inbound(inboundCluster(port.port()));
+        clusters.add(port.protocol().map(SnapshotGenerator::http2).orElse(false) ? ClusterResources.http2(inbound) : inbound);
       }
     }
     clusters.sort(Comparator.comparing(Cluster::getName));

@@ -18,6 +18,7 @@ public final class SnapshotJson {
   /** The types the generator packs into {@code typed_config}. */
   public static final TypeRegistry TYPES = TypeRegistry.newBuilder()
       .add(List.of(TcpProxy.getDescriptor(), HttpConnectionManager.getDescriptor(), Router.getDescriptor(),
+          io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.getDescriptor(),
           OriginalDst.getDescriptor(), TlsInspector.getDescriptor(), HttpInspector.getDescriptor()))
       .build();
   private static final JsonFormat.Printer PRINTER = JsonFormat.printer().usingTypeRegistry(TYPES).preservingProtoFieldNames();
