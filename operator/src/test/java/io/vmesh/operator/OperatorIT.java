@@ -24,6 +24,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.grpc.client.GrpcClient;
 import io.vmesh.operator.xds.AdsTestClient;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.vmesh.operator.xds.ProxyId;
 import io.vmesh.operator.xds.ProxySnapshot;
 import java.util.concurrent.TimeUnit;
@@ -126,7 +127,8 @@ class OperatorIT {
 
   /**
    * A simulated proxy of web-new authenticates with a token kubectl minted for its pod; proxy-status (the jar, as a
-   * user runs it) lists it. The operator has no config generator yet, so nothing is sent: NOT SENT everywhere.
+   * user runs it) lists it: the generator's config arrives in push order, and once acknowledged it is SYNCED in
+   * proxy-status and in the governing MeshPolicy's status.
    */
   private void proxyConnectsAndProxyStatusShowsIt(Kubectl kubectl, JarProcess operator) throws Exception {
     String token = kubectl.ok("create", "token", "default", "-n", "demo", "--bound-object-kind", "Pod", "--bound-object-name", "web-new",
@@ -139,21 +141,40 @@ class OperatorIT {
       AdsTestClient proxy = AdsTestClient.open(GrpcClient.client(vertx), SocketAddress.inetSocketAddress(xdsPort, "127.0.0.1"),
           ProxyId.nodeId("10.1.0.7", "web-new", "demo"), token).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
       ProxySnapshot.PUSH_ORDER.forEach(proxy::subscribe);
+      // the generator knows web-new (injected, governed by web-canary): its config arrives in push order; ACK it all
+      List<String> types = new java.util.ArrayList<>();
+      DiscoveryResponse response;
+      while ((response = proxy.responses.poll(3, TimeUnit.SECONDS)) != null) {
+        types.add(response.getTypeUrl());
+        proxy.ack(response);
+      }
+      assertThat(types).as("first responses, in make-before-break order").startsWith(ProxySnapshot.CLUSTER_TYPE)
+          .contains(ProxySnapshot.LISTENER_TYPE);
+      assertThat(types.stream().distinct().toList())
+          .isEqualTo(ProxySnapshot.PUSH_ORDER.stream().filter(types::contains).toList());
       Instant deadline = Instant.now().plus(RECONCILED_WITHIN);
       String table = "";
-      while (Instant.now().isBefore(deadline) && !table.contains("web-new.demo")) {
+      while (Instant.now().isBefore(deadline) && !table.contains("web-new.demo   SYNCED")) {
         table = proxyStatus("--operator", health);
         Thread.sleep(200);
       }
-      assertThat(table.lines().toList()).as(table).containsExactly(
-          "NAME           CDS        LDS        EDS        RDS        VERSION",
-          "web-new.demo   NOT SENT   NOT SENT   NOT SENT   NOT SENT   -");
+      List<String> row = table.lines().filter(l -> l.startsWith("web-new.demo")).findFirst()
+          .map(l -> List.of(l.trim().split(" {2,}"))).orElse(List.of());
+      assertThat(table.lines().findFirst().orElse("")).as(table).matches("NAME +CDS +LDS +EDS +RDS +VERSION");
+      // every type that was sent is acknowledged; a type with nothing to send stays NOT SENT
+      assertThat(row).as(table).hasSize(6).first().isEqualTo("web-new.demo");
+      assertThat(row.subList(1, 5)).as(table).allMatch(c -> c.equals("SYNCED") || c.equals("NOT SENT")).contains("SYNCED");
       assertThat(proxyStatus("web-new.demo", "--operator", health))
           .contains("Proxy web-new.demo (node sidecar~10.1.0.7~web-new.demo~demo.svc.cluster.local)")
-          .contains("CDS  NOT SENT  sent -                acked -");
-      assertThat(proxy.responses).as("nothing to send without a config generator").isEmpty();
-      // governed by web-canary now, connected but without config: not synced
-      assertThat(kubectl.ok("get", "meshpolicy", "web-canary", "-n", "demo", "-o", "jsonpath={.status.proxies.stale}")).isEqualTo("1");
+          .contains("CDS  SYNCED");
+      // governed by web-canary, connected and in sync
+      Instant synced = Instant.now().plus(RECONCILED_WITHIN);
+      String count = "";
+      while (Instant.now().isBefore(synced) && !"1".equals(count)) {
+        count = kubectl.ok("get", "meshpolicy", "web-canary", "-n", "demo", "-o", "jsonpath={.status.proxies.synced}");
+        Thread.sleep(200);
+      }
+      assertThat(count).as("web-canary status.proxies.synced").isEqualTo("1");
       proxy.close();
     } finally {
       vertx.close();

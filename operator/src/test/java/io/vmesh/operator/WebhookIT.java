@@ -85,7 +85,7 @@ class WebhookIT {
     MutatingWebhook webhook = client.admissionRegistration().v1().mutatingWebhookConfigurations().withName("vmesh-injector").get()
         .getWebhooks().get(0);
     assertThat(webhook.getFailurePolicy()).isEqualTo("Fail");
-    assertThat(webhook.getClientConfig().getService().getName()).isEqualTo("vmesh-operator");
+    assertThat(webhook.getClientConfig().getService().getName()).isEqualTo("vmesh-webhook");
     String caBundle = new String(Base64.getDecoder().decode(webhook.getClientConfig().getCaBundle()), StandardCharsets.US_ASCII);
 
     Secret secret = client.secrets().inNamespace("vmesh-system").withName("vmesh-webhook-tls").get();
