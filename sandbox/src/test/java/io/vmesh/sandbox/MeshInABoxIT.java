@@ -106,6 +106,12 @@ class MeshInABoxIT {
     String detailsIp = box.kubectlOk("get", "svc", "details", "-n", "bookinfo", "-o", "jsonpath={.spec.clusterIP}").stdout().strip();
     awaitFile(proxyLog, l -> l.contains("original_dst=" + detailsIp + ":9091") && l.contains("result=OK"));
 
+    // a server outside the mesh: passed through (the default outbound policy is ALLOW_ANY)
+    SystemCommand.Result external = python(box, netns, "import urllib.request;print(urllib.request.urlopen('"
+        + MeshInABox.externalUrl() + "',timeout=10).read().decode())");
+    assertThat(external.stdout()).as(external.stderr()).contains("external server: / from 10.88.0.");
+    awaitFile(proxyLog, l -> l.contains("original_dst=192.0.2.10:80") && l.contains("result=OK"));
+
     String tc = box.kubectlOk("get", "tc", "-n", "bookinfo").stdout();
     LOG.info("kubectl get tc:\n{}", tc);
     String row = tc.lines().filter(l -> l.startsWith("bookinfo ")).findFirst().orElseThrow();

@@ -1,7 +1,9 @@
 package io.vmesh.sandbox.cluster;
 
 import io.vmesh.sandbox.Artifacts;
+import io.vmesh.sandbox.topology.Pod;
 import io.vmesh.sandbox.topology.PodProcess;
+import io.vmesh.sandbox.topology.RunAs;
 import io.vmesh.sandbox.topology.SandboxException;
 import io.vmesh.sandbox.topology.SystemCommand;
 import io.vmesh.sandbox.topology.Topology;
@@ -106,6 +108,17 @@ public final class MeshInABox implements AutoCloseable {
     }
     node = topology.startInNode("node", Map.of(), Artifacts.javaJar(sandboxJar, nodeArgs.toArray(String[]::new)));
     node.awaitLine(l -> l.startsWith("vmesh-node ready"), START_TIMEOUT);
+    if (apps != null && Files.isRegularFile(apps.resolve("external.py"))) {
+      Pod external = topology.addExternalHost("external");
+      PodProcess server = external.start("external", RunAs.ROOT, Map.of("PORT", "80", "PATH", "/usr/bin:/bin"),
+          List.of("/usr/bin/python3", "-u", apps.resolve("external.py").toString()));
+      server.awaitLine(l -> l.startsWith("external listening"), START_TIMEOUT);
+    }
+  }
+
+  /** The server outside the mesh, {@code http://192.0.2.10/} (when samples/apps/external.py exists). */
+  public static String externalUrl() {
+    return "http://" + Topology.EXTERNAL_IP + "/";
   }
 
   /** Starts the operator as its Deployment would run it; usable again after {@link #stopOperator()}. */

@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.vmesh.sandbox.controllers.DeploymentController;
 import io.vmesh.sandbox.controllers.EndpointSliceController;
+import io.vmesh.sandbox.controllers.ServiceAccountController;
 import io.vmesh.sandbox.controllers.ServiceProxy;
 import io.vmesh.sandbox.kubelet.ImageTable;
 import io.vmesh.sandbox.kubelet.Kubelet;
@@ -22,7 +23,7 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code vmesh-sandbox node}: the node agent, run by {@link MeshInABox} inside the node namespace as root — the
- * kubelet, kube-proxy (Service rules and hosts files), the Deployment and EndpointSlice controllers. Prints
+ * kubelet, kube-proxy (Service rules and hosts files), the Deployment, EndpointSlice and ServiceAccount controllers. Prints
  * {@code vmesh-node ready} once it has synced once; on SIGTERM it stops every pod the graceful way and removes
  * their namespaces.
  */
@@ -63,6 +64,7 @@ public final class NodeCommand implements Callable<Integer> {
     Kubelet kubelet = new Kubelet(client, topology, images, services, workDir.resolve("pods"));
     DeploymentController deployments = new DeploymentController(client);
     EndpointSliceController endpoints = new EndpointSliceController(client);
+    ServiceAccountController serviceAccounts = new ServiceAccountController(client);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       LOG.info("stopping: every pod is stopped and its namespace removed");
@@ -77,7 +79,7 @@ public final class NodeCommand implements Callable<Integer> {
     kubeletThread.start();
     Thread controllers = new Thread(() -> {
       while (stopped.getCount() > 0) {
-        for (Runnable step : List.<Runnable>of(deployments::sync, endpoints::sync, services::sync)) {
+        for (Runnable step : List.<Runnable>of(serviceAccounts::sync, deployments::sync, endpoints::sync, services::sync)) {
           try {
             step.run();
           } catch (RuntimeException e) {

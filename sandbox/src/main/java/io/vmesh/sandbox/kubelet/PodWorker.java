@@ -73,6 +73,7 @@ final class PodWorker implements Runnable {
   private boolean initialized;
   private Instant startTime;
   private String lastWritten;
+  private Map<String, Path> volumes = Map.of();
 
   PodWorker(Pod pod, KubernetesClient client, Topology topology, ImageTable images, PodNetwork network, Path logDir,
       String nodeName) {
@@ -114,7 +115,7 @@ final class PodWorker implements Runnable {
       Files.createDirectories(logDir);
       network.podAdded(netns, pod);
       LOG.info("pod {}: network namespace {} with IP {}", key(), netns.netns(), netns.ip());
-      ServiceAccountTokens.mountIfRequested(pod, client);
+      volumes = ServiceAccountTokens.project(pod, client, logDir);
       publish();
       runInitContainers();
       if (!stopping && !"Failed".equals(phase)) {
@@ -219,6 +220,7 @@ final class PodWorker implements Runnable {
       return;
     }
     List<String> line;
+    List<String> full;
     Map<String, String> env;
     RunAs runAs;
     try {
@@ -226,7 +228,11 @@ final class PodWorker implements Runnable {
       runAs = runAs(c.spec);
       line = ImageTable.commandLine(image.get(), ContainerEnv.expandAll(c.spec.getCommand(), env),
           ContainerEnv.expandAll(c.spec.getArgs(), env));
-    } catch (RuntimeException e) {
+      List<String> asUser = new ArrayList<>(runAs.switchCommand());
+      asUser.addAll(line);
+      // mounts need root: they happen first, then the switch to the container's uid
+      full = netns.commandLine(RunAs.ROOT, VolumeMounts.wrap(c.spec, volumes, asUser));
+    } catch (RuntimeException | IOException e) {
       c.waitingReason = "CreateContainerConfigError";
       c.waitingMessage = e.getMessage();
       c.nextStart = Instant.now().plusSeconds(5);
@@ -236,7 +242,7 @@ final class PodWorker implements Runnable {
     }
     try {
       Path log = logDir.resolve(c.name() + ".log");
-      ProcessBuilder b = new ProcessBuilder(netns.commandLine(runAs, line))
+      ProcessBuilder b = new ProcessBuilder(full)
           .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
           .redirectErrorStream(true)
           .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));

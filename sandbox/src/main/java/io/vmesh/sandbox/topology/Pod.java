@@ -84,10 +84,7 @@ public final class Pod {
 
   private List<String> inPod(RunAs runAs, List<String> command) {
     List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", netns));
-    if (!runAs.isRoot()) {
-      // setpriv execs the command itself: the pid we hold is the program's, and so is its exit code
-      full.addAll(List.of("setpriv", "--reuid=" + runAs.uid(), "--regid=" + runAs.gid(), "--clear-groups"));
-    }
+    full.addAll(runAs.switchCommand());
     full.addAll(command);
     return full;
   }

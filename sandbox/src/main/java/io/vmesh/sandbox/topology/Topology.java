@@ -136,6 +136,33 @@ public final class Topology implements AutoCloseable {
     return pod;
   }
 
+  /** The "outside world": a subnet of its own (TEST-NET-1), routed by the node, not part of the mesh. */
+  public static final String EXTERNAL_GATEWAY = "192.0.2.1";
+  public static final String EXTERNAL_IP = "192.0.2.10";
+
+  /**
+   * Adds a host outside the pods' network: its own namespace on a second link of the node
+   * ({@code ext0} {@value #EXTERNAL_GATEWAY}/24 ↔ {@code eth0} {@value #EXTERNAL_IP}/24), reached from pods
+   * through the node's routing, as a server on the internet would be. One per topology.
+   */
+  public synchronized Pod addExternalHost(String name) {
+    if (!POD_NAME.matcher(name).matches()) {
+      throw new IllegalArgumentException("host name must be lower-case letters, digits and '-', starting with a letter: " + name);
+    }
+    String netns = PREFIX + owner + "-" + name;
+    SystemCommand.check("ip", "netns", "add", netns);
+    Pod host = new Pod(this, name, netns, EXTERNAL_IP, null);
+    pods.add(host);
+    SystemCommand.check("ip", "link", "add", "eth0", "netns", netns, "type", "veth", "peer", "name", "ext0", "netns", nodeNetns);
+    ipIn(nodeNetns, "addr", "add", EXTERNAL_GATEWAY + "/24", "dev", "ext0");
+    ipIn(nodeNetns, "link", "set", "ext0", "up");
+    ipIn(netns, "link", "set", "lo", "up");
+    ipIn(netns, "addr", "add", EXTERNAL_IP + "/24", "dev", "eth0");
+    ipIn(netns, "link", "set", "eth0", "up");
+    ipIn(netns, "route", "add", "default", "via", EXTERNAL_GATEWAY);
+    return host;
+  }
+
   /** The lowest host number no live pod holds, so that addresses of removed pods are used again. */
   private int freeHostIndex() {
     java.util.Set<String> used = new java.util.HashSet<>();
