@@ -117,6 +117,34 @@ class MeshInABoxIT {
     String row = tc.lines().filter(l -> l.startsWith("bookinfo ")).findFirst().orElseThrow();
     assertThat(row.split("\\s+")).contains("True").containsSubsequence("4", "4");
 
+    // an image the box has no program for waits like a failed pull, visible in the status
+    box.kubectlApply("""
+        apiVersion: v1
+        kind: Pod
+        metadata:
+          name: no-such-image
+          namespace: default
+        spec:
+          containers:
+          - name: app
+            image: example.org/no-such-image:1.0
+        """);
+    awaitKubectl(box, out -> out.equals("ErrImagePull") || out.equals("ImagePullBackOff"), "get", "pod", "no-such-image", "-n", "default",
+        "-o", "jsonpath={.status.containerStatuses[0].state.waiting.reason}");
+
+    // deleting a pod stops it (preStop, SIGTERM) and removes its namespace; its Deployment makes a new one
+    String details = podName(pods, "details");
+    String detailsNetns = box.netnsOf("bookinfo", details);
+    box.kubectlOk("delete", "pod", details, "-n", "bookinfo", "--wait=false");
+    Instant gone = Instant.now().plus(Duration.ofSeconds(60));
+    while (netnsExists(detailsNetns) && Instant.now().isBefore(gone)) {
+      Thread.sleep(300);
+    }
+    assertThat(netnsExists(detailsNetns)).as(detailsNetns + " still there").isFalse();
+    assertThat(Path.of("/etc/netns", detailsNetns)).doesNotExist();
+    awaitKubectl(box, out -> out.startsWith("details-") && !out.contains(details), "get", "pods", "-n", "bookinfo", "-l", "app=details",
+        "-o", "jsonpath={.items[*].metadata.name}");
+
     // failurePolicy Fail: with the webhook down, a pod in an injected namespace is refused, saying why
     box.stopOperator();
     Path pod = Files.createTempFile("vmesh-it-pod", ".yaml");
@@ -141,6 +169,10 @@ class MeshInABoxIT {
     } finally {
       Files.deleteIfExists(pod);
     }
+  }
+
+  private static boolean netnsExists(String name) {
+    return SystemCommand.check("ip", "netns", "list").stdout().lines().anyMatch(l -> l.split(" ")[0].equals(name));
   }
 
   private static SystemCommand.Result python(MeshInABox box, String netns, String code) {
