@@ -132,6 +132,47 @@ class MeshInABoxIT {
     awaitKubectl(box, out -> out.equals("ErrImagePull") || out.equals("ImagePullBackOff"), "get", "pod", "no-such-image", "-n", "default",
         "-o", "jsonpath={.status.containerStatuses[0].state.waiting.reason}");
 
+    // the kubelet's lifecycle with plain programs: an init container to completion, a native sidecar restarted
+    // whenever it exits, the app as the uid its securityContext says with downward API values and $(VAR) expansion
+    box.kubectlApply("""
+        apiVersion: v1
+        kind: Pod
+        metadata:
+          name: lifecycle
+          namespace: default
+        spec:
+          securityContext:
+            runAsUser: 1000
+            runAsGroup: 1000
+          initContainers:
+          - name: init
+            image: ghcr.io/vmesh/samples/reviews:0.1.0
+            command: ["sh", "-c", "echo init done"]
+          - name: sidecar
+            image: ghcr.io/vmesh/samples/reviews:0.1.0
+            restartPolicy: Always
+            command: ["sh", "-c", "sleep 1; exit 3"]
+          containers:
+          - name: app
+            image: ghcr.io/vmesh/samples/reviews:0.1.0
+            command: ["sh", "-c", "echo pod=$(POD) ip=$(IP) uid=$(id -u); exec sleep 300"]
+            env:
+            - name: POD
+              valueFrom:
+                fieldRef:
+                  fieldPath: metadata.name
+            - name: IP
+              valueFrom:
+                fieldRef:
+                  fieldPath: status.podIP
+        """);
+    awaitKubectl(box, out -> out.matches("[1-9]\\d*"), "get", "pod", "lifecycle", "-n", "default",
+        "-o", "jsonpath={.status.initContainerStatuses[1].restartCount}");
+    assertThat(box.kubectlOk("get", "pod", "lifecycle", "-n", "default", "-o",
+        "jsonpath={.status.initContainerStatuses[0].state.terminated.reason}").stdout()).isEqualTo("Completed");
+    String lifecycleIp = box.kubectlOk("get", "pod", "lifecycle", "-n", "default", "-o", "jsonpath={.status.podIP}").stdout().strip();
+    awaitFile(box.podLogs("default", "lifecycle").resolve("app.log"), l -> l.equals("pod=lifecycle ip=" + lifecycleIp + " uid=1000"));
+
     // deleting a pod stops it (preStop, SIGTERM) and removes its namespace; its Deployment makes a new one
     String details = podName(pods, "details");
     String detailsNetns = box.netnsOf("bookinfo", details);
