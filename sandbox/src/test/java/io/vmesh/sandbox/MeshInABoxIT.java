@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.vmesh.proxy.accesslog.AccessLogLine;
 import io.vmesh.sandbox.cluster.MeshInABox;
 import io.vmesh.sandbox.topology.SystemCommand;
 import java.io.IOException;
@@ -98,19 +99,19 @@ class MeshInABoxIT {
     SystemCommand.Result byName = python(box, netns, "import urllib.request;print(urllib.request.urlopen('http://reviews:9080/reviews',timeout=10).read().decode())");
     assertThat(byName.stdout()).as(byName.stderr()).contains("reviews v");
     Path proxyLog = box.podLogs("bookinfo", productpage).resolve("vmesh-proxy.log");
-    awaitFile(proxyLog, l -> l.contains("original_dst=" + reviewsIp + ":9080") && l.contains("result=OK"));
+    awaitFile(proxyLog, l -> reached(l, reviewsIp + ":9080"));
 
     // the frontend calls reviews (HTTP) and details (server speaks first, TCP) through capture
     SystemCommand.Result page = python(box, netns, "import urllib.request;print(urllib.request.urlopen('http://productpage:9080/productpage',timeout=20).read().decode())");
     assertThat(page.stdout()).as(page.stderr()).contains("reviews: reviews v").contains("details: details v1 ready / book 0: 200 pages");
     String detailsIp = box.kubectlOk("get", "svc", "details", "-n", "bookinfo", "-o", "jsonpath={.spec.clusterIP}").stdout().strip();
-    awaitFile(proxyLog, l -> l.contains("original_dst=" + detailsIp + ":9091") && l.contains("result=OK"));
+    awaitFile(proxyLog, l -> reached(l, detailsIp + ":9091"));
 
     // a server outside the mesh: passed through (the default outbound policy is ALLOW_ANY)
     SystemCommand.Result external = python(box, netns, "import urllib.request;print(urllib.request.urlopen('"
         + MeshInABox.externalUrl() + "',timeout=10).read().decode())");
     assertThat(external.stdout()).as(external.stderr()).contains("external server: / from 10.88.0.");
-    awaitFile(proxyLog, l -> l.contains("original_dst=192.0.2.10:80") && l.contains("result=OK"));
+    awaitFile(proxyLog, l -> reached(l, "192.0.2.10:80"));
 
     String tc = box.kubectlOk("get", "tc", "-n", "bookinfo").stdout();
     LOG.info("kubectl get tc:\n{}", tc);
@@ -205,11 +206,17 @@ class MeshInABoxIT {
           """);
       SystemCommand.Result refused = box.kubectl("apply", "--validate=false", "-f", pod.toString());
       assertThat(refused.exitCode()).as(refused.stdout()).isNotZero();
-      assertThat(refused.stderr()).contains("failed calling webhook \"inject.vmesh.io\"").contains("vmesh-operator.vmesh-system.svc:9443");
+      assertThat(refused.stderr()).contains("failed calling webhook \"inject.vmesh.io\"").contains("vmesh-webhook.vmesh-system.svc:443");
       assertThat(box.kubectl("get", "pod", "while-webhook-down", "-n", "bookinfo").ok()).isFalse();
     } finally {
       Files.deleteIfExists(pod);
     }
+  }
+
+  /** An access-log line of a connection captured on its way to {@code destination} that ended without a failure flag. */
+  private static boolean reached(String line, String destination) {
+    return AccessLogLine.parse(line).filter(a -> a.downstreamLocalAddress().equals(destination) && a.responseFlags().equals("-"))
+        .isPresent();
   }
 
   private static boolean netnsExists(String name) {

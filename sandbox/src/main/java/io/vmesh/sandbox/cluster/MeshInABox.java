@@ -25,8 +25,9 @@ import org.slf4j.LoggerFactory;
  * {@code 10.88.0.1}) holds the whole control plane: the embedded API server on {@code 10.88.0.1:6443}, the
  * operator ({@code vmesh-operator.jar run}, unchanged, with leader election and its webhook on
  * {@code 10.88.0.1:9443}) and the node agent (kubelet, kube-proxy, controllers). The operator is made reachable
- * the way its Deployment would be: a Service {@code vmesh-system/vmesh-operator} whose EndpointSlice points at
- * the node, which is how the API server's admission step finds the webhook and how pods find xDS.
+ * the way its Deployment would be: Services {@code vmesh-system/vmesh-webhook} and {@code vmesh-xds} whose
+ * EndpointSlices point at the node, which is how the API server's admission step finds the webhook and how pods
+ * find xDS.
  * {@link #close()} (also run on Ctrl-C) stops every process and removes every namespace, link and file.
  */
 public final class MeshInABox implements AutoCloseable {
@@ -36,6 +37,7 @@ public final class MeshInABox implements AutoCloseable {
   public static final String API_ADDRESS = Topology.GATEWAY + ":6443";
   public static final int WEBHOOK_PORT = 9443;
   public static final int XDS_PORT = 15010;
+  public static final int XDS_TLS_PORT = 15012;
   private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
 
   /** The jars and the checkout it runs from; {@code failurePolicy} is the webhook's (Fail or Ignore). */
@@ -159,7 +161,11 @@ public final class MeshInABox implements AutoCloseable {
     throw new SandboxException("the operator wrote no MutatingWebhookConfiguration vmesh-injector within " + START_TIMEOUT.toSeconds() + " s");
   }
 
-  /** The namespace, Service and EndpointSlice that put the operator (on the node) behind its Service name. */
+  /**
+   * The namespace, and the operator's Services as deploy/ names them ({@code vmesh-webhook} 443 → 9443,
+   * {@code vmesh-xds} 15010 and 15012), without selectors: EndpointSlices point them at the node, where the
+   * operator runs, as its Deployment's pod would be.
+   */
   private static String controlPlane() {
     return """
         apiVersion: v1
@@ -170,38 +176,67 @@ public final class MeshInABox implements AutoCloseable {
         apiVersion: v1
         kind: Service
         metadata:
-          name: vmesh-operator
+          name: vmesh-webhook
           namespace: vmesh-system
         spec:
           ports:
           - name: https-webhook
-            port: %d
-            targetPort: %d
+            port: 443
+            targetPort: %1$d
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata:
+          name: vmesh-xds
+          namespace: vmesh-system
+        spec:
+          ports:
           - name: grpc-xds
-            port: %d
-            targetPort: %d
+            port: %2$d
+            targetPort: %2$d
+          - name: https-xds
+            port: %3$d
+            targetPort: %3$d
         ---
         apiVersion: discovery.k8s.io/v1
         kind: EndpointSlice
         metadata:
-          name: vmesh-operator-node
+          name: vmesh-webhook-node
           namespace: vmesh-system
           labels:
-            kubernetes.io/service-name: vmesh-operator
+            kubernetes.io/service-name: vmesh-webhook
             endpointslice.kubernetes.io/managed-by: mesh-in-a-box
         addressType: IPv4
         ports:
         - name: https-webhook
-          port: %d
-          protocol: TCP
-        - name: grpc-xds
-          port: %d
+          port: %1$d
           protocol: TCP
         endpoints:
-        - addresses: ["%s"]
+        - addresses: ["%4$s"]
           conditions:
             ready: true
-        """.formatted(WEBHOOK_PORT, WEBHOOK_PORT, XDS_PORT, XDS_PORT, WEBHOOK_PORT, XDS_PORT, Topology.GATEWAY);
+        ---
+        apiVersion: discovery.k8s.io/v1
+        kind: EndpointSlice
+        metadata:
+          name: vmesh-xds-node
+          namespace: vmesh-system
+          labels:
+            kubernetes.io/service-name: vmesh-xds
+            endpointslice.kubernetes.io/managed-by: mesh-in-a-box
+        addressType: IPv4
+        ports:
+        - name: grpc-xds
+          port: %2$d
+          protocol: TCP
+        - name: https-xds
+          port: %3$d
+          protocol: TCP
+        endpoints:
+        - addresses: ["%4$s"]
+          conditions:
+            ready: true
+        """.formatted(WEBHOOK_PORT, XDS_PORT, XDS_TLS_PORT, Topology.GATEWAY);
   }
 
   /** Copies the sample apps where every uid can read them (they run as the uids their pods say). */
