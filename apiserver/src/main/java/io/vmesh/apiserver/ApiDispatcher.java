@@ -15,6 +15,8 @@ import io.fabric8.zjsonpatch.JsonPatch;
 import io.fabric8.zjsonpatch.JsonPatchException;
 import io.vmesh.apiserver.auth.ProtobufTokenRequest;
 import io.vmesh.apiserver.auth.ServiceAccountTokens;
+import io.vmesh.apiserver.admission.ClusterIps;
+import io.vmesh.apiserver.admission.MutatingAdmission;
 import io.vmesh.apiserver.discovery.ApiResource;
 import io.vmesh.apiserver.discovery.Discovery;
 import io.vmesh.apiserver.table.BuiltInColumns;
@@ -52,6 +54,8 @@ final class ApiDispatcher extends Dispatcher {
   private final TableConverter tables;
   private final Supplier<String> serverAddress;
   private final ServiceAccountTokens tokens;
+  private final MutatingAdmission admission = new MutatingAdmission(path -> stored(path).orElse(null));
+  private final ClusterIps clusterIps = new ClusterIps();
 
   ApiDispatcher(Clock clock, Supplier<String> serverAddress) {
     this.clock = clock;
@@ -121,6 +125,13 @@ final class ApiDispatcher extends Dispatcher {
     if (method.equals("DELETE") && path.startsWith(CRDS + "/")) {
       return deleteCrd(request, path);
     }
+    if (method.equals("POST") && resource.isPresent() && resource.get().name() == null) {
+      Admitted admitted = admit(request, resource.get());
+      if (admitted.refusal() != null) {
+        return admitted.refusal();
+      }
+      request = admitted.request();
+    }
     MockResponse response = store.dispatch(request);
     if (method.equals("POST") && path.equals(CRDS) && response.code() == 201) {
       String body = response.getBody().readUtf8();
@@ -128,6 +139,47 @@ final class ApiDispatcher extends Dispatcher {
       establish(readJson(body).path("metadata").path("name").asText());
     }
     return response;
+  }
+
+  /**
+   * Runs a create through the mutating admission webhooks, allocates a Service's cluster IP, and leaves the
+   * (possibly changed) body in {@code request} for the store; a refusal is returned as the answer.
+   */
+  private Admitted admit(RecordedRequest request, ResourcePath r) {
+    JsonNode body = parse(request.getBody().readUtf8());
+    if (body == null || !body.isObject()) {
+      return new Admitted(null, status(400, "BadRequest", "the request body is not a JSON object"));
+    }
+    ObjectNode object = (ObjectNode) body;
+    if (r.namespace() != null && !object.path("metadata").has("namespace") && object.path("metadata").isObject()) {
+      ((ObjectNode) object.path("metadata")).put("namespace", r.namespace());
+    }
+    MutatingAdmission.Result result = admission.admitCreate(
+        new MutatingAdmission.Resource(r.group(), r.version(), object.path("kind").asText(), r.plural()), r.namespace(), object);
+    if (!result.allowed()) {
+      LOG.info("create of {} in {} refused: {}", r.plural(), r.namespace(), result.message());
+      return new Admitted(null, status(result.code(), result.code() >= 500 ? "InternalError" : "Forbidden", result.message()));
+    }
+    JsonNode admitted = result.object();
+    if (r.group().isEmpty() && r.plural().equals("services")) {
+      Optional<String> refusal = clusterIps.allocate((ObjectNode) admitted, storedServiceIps());
+      if (refusal.isPresent()) {
+        return new Admitted(null, status(422, "Invalid", refusal.get()));
+      }
+    }
+    return new Admitted(new RecordedRequest(request.getHttpVersion(), request.method(), request.getPath(), request.getHeaders(),
+        new Buffer().writeUtf8(admitted.toString())), null);
+  }
+
+  /** A create after admission: the request to store, or the refusal to answer. */
+  private record Admitted(RecordedRequest request, MockResponse refusal) {
+  }
+
+  private List<String> storedServiceIps() {
+    List<String> ips = new ArrayList<>();
+    readJson(store.handleGet("/api/v1/services")).path("items")
+        .forEach(s -> s.path("spec").path("clusterIPs").forEach(ip -> ips.add(ip.asText())));
+    return ips;
   }
 
   /**

@@ -26,6 +26,16 @@ public final class Artifacts {
     return checkout.resolve("proxy/target/vmesh-proxy.jar");
   }
 
+  /** The checkout {@code sandbox/target/vmesh-sandbox.jar} was built in. */
+  public static Path checkoutOf(Path sandboxJar) {
+    return sandboxJar.toAbsolutePath().getParent().getParent().getParent();
+  }
+
+  /** {@code <module>/target/vmesh-<module>.jar} of the same checkout as the sandbox jar. */
+  public static Path moduleJarBeside(Path sandboxJar, String module) {
+    return checkoutOf(sandboxJar).resolve(module + "/target/vmesh-" + module + ".jar");
+  }
+
   /** The command line that runs {@code jar} with {@code args}, tuned for short-lived tools. */
   public static java.util.List<String> javaJar(Path jar, String... args) {
     java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(java(), "-XX:TieredStopAtLevel=1",

@@ -3,6 +3,8 @@ package io.vmesh.sandbox;
 import io.vmesh.sandbox.apps.EchoClient;
 import io.vmesh.sandbox.apps.EchoServer;
 import io.vmesh.sandbox.apps.HttpGet;
+import io.vmesh.sandbox.cluster.NodeCommand;
+import io.vmesh.sandbox.cluster.UpCommand;
 import io.vmesh.sandbox.demo.DemoCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -11,7 +13,7 @@ import picocli.CommandLine.Command;
 @Command(name = "vmesh-sandbox",
     mixinStandardHelpOptions = true,
     description = "Mesh-in-a-box: pods as network namespaces on this machine, no cluster needed.",
-    subcommands = {DemoCommand.class, EchoServer.class, EchoClient.class, HttpGet.class, CommandLine.HelpCommand.class})
+    subcommands = {DemoCommand.class, UpCommand.class, NodeCommand.class, EchoServer.class, EchoClient.class, HttpGet.class, CommandLine.HelpCommand.class})
 public final class SandboxMain implements Runnable {
 
   @CommandLine.Spec

@@ -14,6 +14,18 @@ final class Jars {
     return existing("vmesh.proxy.jar");
   }
 
+  static Path apiserver() {
+    return existing("vmesh.apiserver.jar");
+  }
+
+  static Path operator() {
+    return existing("vmesh.operator.jar");
+  }
+
+  static Path repo() {
+    return Path.of(System.getProperty("vmesh.repo.dir", "..")).toAbsolutePath().normalize();
+  }
+
   static Path sandbox() {
     return existing("vmesh.sandbox.jar");
   }

@@ -34,7 +34,7 @@ public final class NeedsRootAndNetns implements BeforeAllCallback {
     if (!uid.equals("0")) {
       missing.add("not root (uid " + uid + ")");
     }
-    for (String tool : List.of("ip", "iptables-restore", "iptables-save", "setpriv")) {
+    for (String tool : List.of("ip", "iptables-restore", "iptables-save", "setpriv", "nsenter", "unshare")) {
       if (!onPath(tool)) {
         missing.add(tool + " is not installed (apt-get install -y iptables iproute2 util-linux)");
       }

@@ -32,14 +32,31 @@ public final class BuiltInColumns {
     return List.of(PrinterColumn.AGE);
   }
 
+  /** Like kubectl: the containers plus the native sidecars (init containers with restartPolicy Always). */
   static Object podReady(Object pod) {
-    long ready = statuses(pod).stream().filter(s -> Boolean.TRUE.equals(s.get("ready"))).count();
-    return ready + "/" + list(map(pod, "spec").get("containers")).size();
+    long ready = withSidecars(pod).stream().filter(s -> Boolean.TRUE.equals(s.get("ready"))).count();
+    long sidecars = list(map(pod, "spec").get("initContainers")).stream()
+        .filter(c -> c instanceof Map<?, ?> m && "Always".equals(m.get("restartPolicy"))).count();
+    return ready + "/" + (list(map(pod, "spec").get("containers")).size() + sidecars);
   }
 
   static Object podRestarts(Object pod) {
-    return statuses(pod).stream().mapToLong(s -> s.get("restartCount") instanceof Number n ? n.longValue() : 0)
+    return withSidecars(pod).stream().mapToLong(s -> s.get("restartCount") instanceof Number n ? n.longValue() : 0)
         .sum();
+  }
+
+  /** The statuses of the containers and of the native sidecars. */
+  private static List<Map<?, ?>> withSidecars(Object pod) {
+    java.util.Set<Object> sidecars = new java.util.HashSet<>();
+    for (Object c : list(map(pod, "spec").get("initContainers"))) {
+      if (c instanceof Map<?, ?> m && "Always".equals(m.get("restartPolicy"))) {
+        sidecars.add(m.get("name"));
+      }
+    }
+    List<Map<?, ?>> all = new java.util.ArrayList<>(statuses(pod));
+    list(map(pod, "status").get("initContainerStatuses")).stream()
+        .filter(s -> s instanceof Map<?, ?> m && sidecars.contains(m.get("name"))).forEach(s -> all.add((Map<?, ?>) s));
+    return all;
   }
 
   /** Terminating, then the pod's reason, then a waiting or failed container's reason, then the phase. */

@@ -24,6 +24,21 @@ class BuiltInColumnsTest {
   }
 
   @Test
+  void nativeSidecarsCountLikeContainersButOtherInitContainersDoNot() {
+    Object pod = read("""
+        {"spec": {"initContainers": [{"name": "vmesh-init"}, {"name": "vmesh-proxy", "restartPolicy": "Always"}],
+                  "containers": [{"name": "app"}]},
+         "status": {"phase": "Running",
+           "initContainerStatuses": [
+             {"name": "vmesh-init", "ready": false, "restartCount": 4, "state": {"terminated": {"exitCode": 0}}},
+             {"name": "vmesh-proxy", "ready": true, "restartCount": 1, "state": {"running": {}}}],
+           "containerStatuses": [{"name": "app", "ready": false, "restartCount": 0, "state": {"running": {}}}]}}
+        """);
+    assertThat(BuiltInColumns.podReady(pod)).isEqualTo("1/2");
+    assertThat(BuiltInColumns.podRestarts(pod)).isEqualTo(1L);
+  }
+
+  @Test
   void statusPrefersTerminatingThenReasons() {
     assertThat(BuiltInColumns.podStatus(read("""
         {"metadata": {"deletionTimestamp": "2026-11-26T15:00:00Z"}, "status": {"phase": "Running"}}"""))).isEqualTo("Terminating");

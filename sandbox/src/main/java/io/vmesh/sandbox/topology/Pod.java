@@ -45,10 +45,22 @@ public final class Pod {
 
   /** Starts a long-running process in the pod; the topology stops it when it closes. */
   public PodProcess start(String processName, RunAs runAs, List<String> command) {
+    return start(processName, runAs, null, command);
+  }
+
+  /**
+   * Starts a long-running process in the pod with exactly {@code env} as its environment (as a container gets
+   * only what its spec says), or the caller's environment when {@code env} is null.
+   */
+  public PodProcess start(String processName, RunAs runAs, java.util.Map<String, String> env, List<String> command) {
     try {
-      Process p = new ProcessBuilder(inPod(runAs, command))
-          .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-          .start();
+      ProcessBuilder b = new ProcessBuilder(inPod(runAs, command))
+          .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+      if (env != null) {
+        b.environment().clear();
+        b.environment().putAll(env);
+      }
+      Process p = b.start();
       return topology.track(new PodProcess(name + "/" + processName, p));
     } catch (IOException e) {
       throw new SandboxException("cannot start " + processName + " in pod " + name + ": " + e.getMessage(), e);
@@ -60,12 +72,19 @@ public final class Pod {
     return SystemCommand.run(inPod(runAs, command), timeout);
   }
 
+  /** Runs a command in the pod to completion with exactly {@code env} as its environment. */
+  public SystemCommand.Result run(RunAs runAs, java.util.Map<String, String> env, Duration timeout, List<String> command) {
+    return SystemCommand.run(inPod(runAs, command), env, timeout);
+  }
+
+  /** The command line that runs {@code command} in this pod as {@code runAs} (for callers that manage the process). */
+  public List<String> commandLine(RunAs runAs, List<String> command) {
+    return inPod(runAs, command);
+  }
+
   private List<String> inPod(RunAs runAs, List<String> command) {
     List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", netns));
-    if (!runAs.isRoot()) {
-      // setpriv execs the command itself: the pid we hold is the program's, and so is its exit code
-      full.addAll(List.of("setpriv", "--reuid=" + runAs.uid(), "--regid=" + runAs.gid(), "--clear-groups"));
-    }
+    full.addAll(runAs.switchCommand());
     full.addAll(command);
     return full;
   }

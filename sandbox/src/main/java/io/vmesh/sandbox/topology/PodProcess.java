@@ -5,6 +5,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,10 +21,17 @@ public final class PodProcess implements AutoCloseable {
   private final Process process;
   private final List<String> stdout = new ArrayList<>();
   private final List<String> stderr = new ArrayList<>();
+  private final Path logFile;
 
   PodProcess(String name, Process process) {
+    this(name, process, null);
+  }
+
+  /** Also appends every line to {@code logFile} (when not null), for people looking while it runs. */
+  PodProcess(String name, Process process, Path logFile) {
     this.name = name;
     this.process = process;
+    this.logFile = logFile;
     follow(process.getInputStream(), stdout, name + "-stdout");
     follow(process.getErrorStream(), stderr, name + "-stderr");
   }
@@ -70,10 +80,15 @@ public final class PodProcess implements AutoCloseable {
   /** Stops it: SIGTERM, then SIGKILL after a grace period; children first. */
   @Override
   public void close() {
+    stop(java.time.Duration.ofSeconds(5));
+  }
+
+  /** SIGTERM, then SIGKILL once {@code grace} has passed. */
+  public void stop(java.time.Duration grace) {
     process.descendants().forEach(ProcessHandle::destroy);
     process.destroy();
     try {
-      if (!process.waitFor(5, TimeUnit.SECONDS)) {
+      if (!process.waitFor(grace.toMillis(), TimeUnit.MILLISECONDS)) {
         process.descendants().forEach(ProcessHandle::destroyForcibly);
         process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
       }
@@ -83,13 +98,18 @@ public final class PodProcess implements AutoCloseable {
     }
   }
 
-  private static void follow(InputStream stream, List<String> sink, String threadName) {
+  private void follow(InputStream stream, List<String> sink, String threadName) {
     Thread t = new Thread(() -> {
       try (BufferedReader r = new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8))) {
         String line;
         while ((line = r.readLine()) != null) {
           synchronized (sink) {
             sink.add(line);
+          }
+          if (logFile != null) {
+            synchronized (logFile) {
+              Files.writeString(logFile, line + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            }
           }
         }
       } catch (IOException e) {

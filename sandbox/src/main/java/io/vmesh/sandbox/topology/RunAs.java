@@ -12,4 +12,10 @@ public record RunAs(int uid, int gid) {
   boolean isRoot() {
     return uid == 0 && gid == 0;
   }
+
+  /** What switches to this uid/gid before the command: setpriv execs it, so the pid and exit code are the command's. */
+  public java.util.List<String> switchCommand() {
+    return isRoot() ? java.util.List.of()
+        : java.util.List.of("setpriv", "--reuid=" + uid, "--regid=" + gid, "--clear-groups");
+  }
 }

@@ -30,9 +30,19 @@ public final class SystemCommand {
   }
 
   public static Result run(List<String> command, Duration timeout) {
+    return run(command, null, timeout);
+  }
+
+  /** Runs {@code command} with exactly {@code env} as its environment (the caller's when null). */
+  public static Result run(List<String> command, java.util.Map<String, String> env, Duration timeout) {
     Process p;
     try {
-      p = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+      ProcessBuilder b = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+      if (env != null) {
+        b.environment().clear();
+        b.environment().putAll(env);
+      }
+      p = b.start();
     } catch (IOException e) {
       throw new SandboxException("cannot start " + command.get(0) + ": " + e.getMessage(), e);
     }

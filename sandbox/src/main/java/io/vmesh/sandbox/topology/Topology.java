@@ -37,15 +37,40 @@ public final class Topology implements AutoCloseable {
   public static final String SUBNET6_PREFIX = "fd88::";
   public static final String GATEWAY6 = SUBNET6_PREFIX + "1";
 
-  private final String owner = ProcessHandle.current().pid() + "-" + INSTANCES.incrementAndGet();
-  private final String nodeNetns = PREFIX + owner + "-node";
-  private final Path workDir = Path.of("/tmp", PREFIX + owner);
+  private final String owner;
+  private final String nodeNetns;
+  private final Path workDir;
+  /** False when attached to a node another process made: then only this one's pods are its to remove. */
+  private final boolean ownsNode;
   private final List<Pod> pods = new ArrayList<>();
   private final List<PodProcess> processes = new ArrayList<>();
   private final Thread shutdownHook = new Thread(this::close, "vmesh-sandbox-cleanup");
   private boolean closed;
 
   private Topology() {
+    this.owner = ProcessHandle.current().pid() + "-" + INSTANCES.incrementAndGet();
+    this.nodeNetns = PREFIX + owner + "-node";
+    this.workDir = Path.of("/tmp", PREFIX + owner);
+    this.ownsNode = true;
+  }
+
+  private Topology(String nodeNetns, Path workDir) {
+    if (!nodeNetns.startsWith(PREFIX) || !nodeNetns.endsWith("-node")) {
+      throw new IllegalArgumentException("not a sandbox node namespace (vmesh-<pid>-<n>-node): " + nodeNetns);
+    }
+    this.owner = nodeNetns.substring(PREFIX.length(), nodeNetns.length() - "-node".length());
+    this.nodeNetns = nodeNetns;
+    this.workDir = workDir;
+    this.ownsNode = false;
+  }
+
+  /**
+   * Joins the node namespace another process (the harness) made, to add and remove pods on its bridge; the pods
+   * carry the node's prefix, so the harness's own clean-up removes them too if this process dies first. The
+   * caller closes it (after stopping its pods' processes the graceful way).
+   */
+  public static Topology attach(String nodeNetns, Path workDir) {
+    return new Topology(nodeNetns, workDir);
   }
 
   /** Cleans what dead runs left, then makes the node namespace and its bridge. */
@@ -84,7 +109,10 @@ public final class Topology implements AutoCloseable {
     if (!POD_NAME.matcher(name).matches()) {
       throw new IllegalArgumentException("pod name must be lower-case letters, digits and '-', starting with a letter: " + name);
     }
-    int index = pods.size();
+    if (closed) {
+      throw new SandboxException("the topology is closed; no pod " + name + " can be added");
+    }
+    int index = freeHostIndex();
     String netns = PREFIX + owner + "-" + name;
     String ip = SUBNET_PREFIX + (10 + index);
     String hostSide = "veth" + index;
@@ -94,6 +122,8 @@ public final class Topology implements AutoCloseable {
     pods.add(pod);
     SystemCommand.check("ip", "link", "add", "eth0", "netns", netns, "type", "veth", "peer", "name", hostSide, "netns", nodeNetns);
     ipIn(nodeNetns, "link", "set", hostSide, "master", "br0");
+    // a pod reaching its own Service is DNATed back out the port it came in on: the bridge must allow that
+    ipIn(nodeNetns, "link", "set", hostSide, "type", "bridge_slave", "hairpin", "on");
     ipIn(nodeNetns, "link", "set", hostSide, "up");
     ipIn(netns, "link", "set", "lo", "up");
     ipIn(netns, "addr", "add", ip + "/24", "dev", "eth0");
@@ -106,8 +136,89 @@ public final class Topology implements AutoCloseable {
     return pod;
   }
 
-  public List<Pod> pods() {
+  /** The "outside world": a subnet of its own (TEST-NET-1), routed by the node, not part of the mesh. */
+  public static final String EXTERNAL_GATEWAY = "192.0.2.1";
+  public static final String EXTERNAL_IP = "192.0.2.10";
+
+  /**
+   * Adds a host outside the pods' network: its own namespace on a second link of the node
+   * ({@code ext0} {@value #EXTERNAL_GATEWAY}/24 ↔ {@code eth0} {@value #EXTERNAL_IP}/24), reached from pods
+   * through the node's routing, as a server on the internet would be. One per topology.
+   */
+  public synchronized Pod addExternalHost(String name) {
+    if (!POD_NAME.matcher(name).matches()) {
+      throw new IllegalArgumentException("host name must be lower-case letters, digits and '-', starting with a letter: " + name);
+    }
+    String netns = PREFIX + owner + "-" + name;
+    SystemCommand.check("ip", "netns", "add", netns);
+    Pod host = new Pod(this, name, netns, EXTERNAL_IP, null);
+    pods.add(host);
+    SystemCommand.check("ip", "link", "add", "eth0", "netns", netns, "type", "veth", "peer", "name", "ext0", "netns", nodeNetns);
+    ipIn(nodeNetns, "addr", "add", EXTERNAL_GATEWAY + "/24", "dev", "ext0");
+    ipIn(nodeNetns, "link", "set", "ext0", "up");
+    ipIn(netns, "link", "set", "lo", "up");
+    ipIn(netns, "addr", "add", EXTERNAL_IP + "/24", "dev", "eth0");
+    ipIn(netns, "link", "set", "eth0", "up");
+    ipIn(netns, "route", "add", "default", "via", EXTERNAL_GATEWAY);
+    return host;
+  }
+
+  /** The lowest host number no live pod holds, so that addresses of removed pods are used again. */
+  private int freeHostIndex() {
+    java.util.Set<String> used = new java.util.HashSet<>();
+    pods.forEach(p -> used.add(p.ip()));
+    for (int i = 0; i < 240; i++) {
+      if (!used.contains(SUBNET_PREFIX + (10 + i))) {
+        return i;
+      }
+    }
+    throw new SandboxException("no free address left in " + SUBNET_PREFIX + "0/24");
+  }
+
+  /** Removes a pod: kills what runs in it, deletes its namespace (its veth goes with it) and its /etc/netns files. */
+  public void removePod(Pod pod) {
+    synchronized (this) {
+      if (!pods.remove(pod)) {
+        return;
+      }
+    }
+    removeNetns(pod.netns());
+  }
+
+  public synchronized List<Pod> pods() {
     return List.copyOf(pods);
+  }
+
+  /**
+   * Starts a long-running process in the node namespace (the control plane); stopped on close, like pods'
+   * processes. What it prints also goes to {@code <workDir>/logs/<name>.log}.
+   */
+  public PodProcess startInNode(String processName, java.util.Map<String, String> env, List<String> command) {
+    List<String> full = inNode(command);
+    try {
+      ProcessBuilder b = new ProcessBuilder(full).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+      b.environment().putAll(env);
+      Path logs = Files.createDirectories(workDir.resolve("logs"));
+      return track(new PodProcess("node/" + processName, b.start(), logs.resolve(processName + ".log")));
+    } catch (IOException e) {
+      throw new SandboxException("cannot start " + processName + " in the node namespace: " + e.getMessage(), e);
+    }
+  }
+
+  /** Runs a command in the node namespace to completion. */
+  public SystemCommand.Result runInNode(java.time.Duration timeout, List<String> command) {
+    return SystemCommand.run(inNode(command), timeout);
+  }
+
+  /**
+   * Joins the node's network namespace only ({@code nsenter --net}), not a mount namespace of its own as
+   * {@code ip netns exec} would: namespaces a node process adds with {@code ip netns add} are then mounted where
+   * everyone sees them, not only inside that process.
+   */
+  private List<String> inNode(List<String> command) {
+    List<String> full = new ArrayList<>(List.of("nsenter", "--net=/run/netns/" + nodeNetns, "--"));
+    full.addAll(command);
+    return full;
   }
 
   public String nodeNetns() {
@@ -155,14 +266,25 @@ public final class Topology implements AutoCloseable {
     closed = true;
     try {
       Runtime.getRuntime().removeShutdownHook(shutdownHook);
-    } catch (IllegalStateException e) {
-      // already shutting down: this is the hook
+    } catch (IllegalStateException | IllegalArgumentException e) {
+      // already shutting down (this is the hook), or attached without one
     }
     for (int i = processes.size() - 1; i >= 0; i--) {
       processes.get(i).close();
     }
     for (Pod pod : pods) {
       removeNetns(pod.netns());
+    }
+    if (!ownsNode) {
+      return;
+    }
+    // pods another process added to this node (the node agent) carry this prefix too; it may have died first
+    String list = SystemCommand.run(List.of("ip", "netns", "list"), java.time.Duration.ofSeconds(10)).stdout();
+    for (String line : list.split("\n")) {
+      String name = line.split(" ")[0].strip();
+      if (name.startsWith(netnsPrefix()) && !name.equals(nodeNetns)) {
+        removeNetns(name);
+      }
     }
     removeNetns(nodeNetns);
     deleteTree(workDir);
@@ -209,7 +331,12 @@ public final class Topology implements AutoCloseable {
     if (!del.ok() && !del.stderr().contains("No such file")) {
       LOG.warn("could not delete network namespace {}: {}", netns, del.stderr().strip());
     }
+    // the files `ip netns exec` bind-mounts over /etc (hosts, resolv.conf) for this namespace
+    deleteTree(ETC_NETNS.resolve(netns));
   }
+
+  /** Where {@code ip netns exec} finds a namespace's own hosts and resolv.conf. */
+  public static final Path ETC_NETNS = Path.of("/etc/netns");
 
   private static void deleteTree(Path dir) {
     if (!Files.exists(dir)) {
