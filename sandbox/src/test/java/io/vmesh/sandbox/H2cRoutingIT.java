@@ -1,5 +1,7 @@
 package io.vmesh.sandbox;
 
+import io.vmesh.proxy.accesslog.AccessLogLine;
+
 import static io.vmesh.sandbox.PodClient.delta;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -151,8 +153,10 @@ class H2cRoutingIT {
       assertThat(r.stdout()).isEqualTo("h2 origin HTTP/2.0 " + server.ip() + " " + app.ip() + "\n2\n");
     }
 
-    assertThat(sidecar.awaitLine(l -> l.contains("path=/h2/b "), TIMEOUT)).contains("listener=0.0.0.0_8080 ",
-        "original_dst=" + server.ip() + ":8080 ", "cluster=h2-origin ", "method=GET ", "status=200 ").endsWith("response_flags=-");
+    assertThat(AccessLogs.awaitMatching(sidecar, l -> l.path().equals("/h2/b"), TIMEOUT))
+        .extracting(AccessLogLine::listener, AccessLogLine::downstreamLocalAddress, AccessLogLine::upstreamCluster,
+            AccessLogLine::method, AccessLogLine::protocol, AccessLogLine::responseCode, AccessLogLine::responseFlags)
+        .containsExactly("0.0.0.0_8080", server.ip() + ":8080", "h2-origin", "GET", "HTTP/2", "200", "-");
     Map<String, Long> after = client.stats();
     assertThat(delta(before, after, "listener.0.0.0.0_8080.downstream_cx_total")).isEqualTo(2);
     assertThat(delta(before, after, "cluster.h2-origin.upstream_rq_2xx")).isEqualTo(2);
@@ -166,7 +170,9 @@ class H2cRoutingIT {
 
     assertThat(r.exitCode()).as(r.stderr()).isZero();
     assertThat(r.stdout()).isEqualTo("http/1.1 origin\n1.1\n");
-    assertThat(sidecar.awaitLine(l -> l.contains("path=/h1/who "), TIMEOUT)).contains("cluster=h1-origin ", "status=200 ");
+    assertThat(AccessLogs.awaitMatching(sidecar, l -> l.path().equals("/h1/who"), TIMEOUT))
+        .extracting(AccessLogLine::upstreamCluster, AccessLogLine::protocol, AccessLogLine::responseCode)
+        .containsExactly("h1-origin", "HTTP/1.1", "200");
   }
 
   @Test
@@ -176,8 +182,9 @@ class H2cRoutingIT {
 
     assertThat(r.exitCode()).as(r.stderr()).isZero();
     assertThat(r.stdout()).startsWith("HTTP/2 200").contains("grpc-status: 12", "grpc-message: Not Found");
-    assertThat(sidecar.awaitLine(l -> l.contains("path=/pkg.Service/Method "), TIMEOUT)).contains("status=200 ", "result=NO_ROUTE ")
-        .endsWith("response_flags=NR");
+    assertThat(AccessLogs.awaitMatching(sidecar, l -> l.path().equals("/pkg.Service/Method"), TIMEOUT))
+        .extracting(AccessLogLine::responseCode, AccessLogLine::responseCodeDetails, AccessLogLine::responseFlags)
+        .containsExactly("200", "route_not_found", "NR");
   }
 
   private static String url(String path) {

@@ -90,7 +90,11 @@ public final class SidecarBootstrap {
         .putFields("NAME", string(pod)).putFields("NAMESPACE", string(namespace)).putFields("INSTANCE_IPS", string(ip));
     Optional.ofNullable(env.get("SERVICE_ACCOUNT")).filter(s -> !s.isBlank())
         .ifPresent(sa -> metadata.putFields("SERVICE_ACCOUNT", string(sa)));
+    // Only admin and the xDS cluster stay static: the operator sends virtualOutbound, virtualInbound and the
+    // passthrough clusters itself, and a dynamic resource may not reuse a static one's name (Envoy refuses it too).
+    // The proxy is not ready until that first config arrives, and the injected pod's application waits for it.
     Bootstrap.Builder b = defaults.toBuilder()
+        .clearStaticResources()
         .setNode(Node.newBuilder().setId(nodeId(ip, pod, namespace)).setCluster(namespace).setMetadata(metadata))
         .setDynamicResources(Bootstrap.DynamicResources.newBuilder()
             .setAdsConfig(ApiConfigSource.newBuilder().setApiType(ApiConfigSource.ApiType.GRPC)
