@@ -210,7 +210,7 @@ class BootstrapHandoffIT {
   void adminAndHealthShowTheRunningConfiguration() {
     String dump = get("http://127.0.0.1:15000/config_dump");
     assertThat(dump).contains("\"@type\": \"type.googleapis.com/envoy.admin.v3.ListenersConfigDump\"",
-        "\"name\": \"" + handoffListener + "\"", "\"bindToPort\": false", "\"defaultFilterChain\"");
+        "\"name\": \"" + handoffListener + "\"", "\"bind_to_port\": false", "\"default_filter_chain\"");
     assertThat(get("http://127.0.0.1:15000/listeners"))
         .isEqualTo("virtualOutbound::0.0.0.0:15001\n" + handoffListener + "::" + server.ip() + ":7000\n");
     assertThat(get("http://127.0.0.1:15000/clusters")).contains("echo-7001::" + server.ip() + ":7001::health_flags::healthy",
