@@ -85,6 +85,15 @@ class MeshInABoxIT {
       assertThat(pod.path("spec").path("nodeName").asText()).isEqualTo("vmesh-node");
     }
 
+    // the endpoint controller writes a slice after it sees the pod Ready, a moment after kubectl does
+    awaitKubectl(box, out -> {
+      try {
+        JsonNode all = JSON.readTree(out);
+        return readyEndpoints(all, "reviews") == 2 && readyEndpoints(all, "details") == 1 && readyEndpoints(all, "productpage") == 1;
+      } catch (java.io.IOException e) {
+        return false;
+      }
+    }, "get", "endpointslices", "-n", "bookinfo", "-o", "json");
     JsonNode slices = JSON.readTree(box.kubectlOk("get", "endpointslices", "-n", "bookinfo", "-o", "json").stdout());
     assertThat(readyEndpoints(slices, "reviews")).as("reviews endpoints").isEqualTo(2);
     assertThat(readyEndpoints(slices, "details")).as("details endpoints").isEqualTo(1);
