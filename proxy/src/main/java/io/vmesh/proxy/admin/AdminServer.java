@@ -5,6 +5,7 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vmesh.proxy.cluster.ClusterConfig;
 import io.vmesh.proxy.config.RuntimeConfig;
@@ -55,7 +56,8 @@ public final class AdminServer extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    server = vertx.createHttpServer().requestHandler(this::handle);
+    // HTTP/1.1 only: an h2c-upgraded client would see /quitquitquit's GOAWAY race its own 200
+    server = vertx.createHttpServer(new HttpServerOptions().setHttp2ClearTextEnabled(false)).requestHandler(this::handle);
     return server.listen(address.getPort(), address.getAddress().getHostAddress());
   }
 
@@ -83,7 +85,7 @@ public final class AdminServer extends VerticleBase {
           return;
         }
         // answer first: stopping closes this very server
-        res.end("OK\n").onComplete(v -> quit.run());
+        res.putHeader("connection", "close").end("OK\n").onComplete(v -> quit.run());
       }
       case "/drain_listeners" -> {
         if (!postOnly(req, res)) {

@@ -3,6 +3,7 @@ package io.vmesh.proxy.admin;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
 import java.util.function.Supplier;
 
 /**
@@ -24,7 +25,7 @@ public final class HealthServer extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    server = vertx.createHttpServer().requestHandler(req -> {
+    server = vertx.createHttpServer(new HttpServerOptions().setHttp2ClearTextEnabled(false)).requestHandler(req -> {
       var res = req.response().putHeader("content-type", "text/plain; charset=utf-8");
       if (!req.path().equals("/healthz/ready")) {
         res.setStatusCode(404).end();

@@ -3,6 +3,7 @@ package io.vmesh.proxy.admin;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
 import io.vmesh.proxy.stats.ProxyStats;
 
 /**
@@ -26,7 +27,7 @@ public final class PrometheusServer extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    server = vertx.createHttpServer().requestHandler(req -> {
+    server = vertx.createHttpServer(new HttpServerOptions().setHttp2ClearTextEnabled(false)).requestHandler(req -> {
       if (!req.path().equals("/stats/prometheus")) {
         req.response().setStatusCode(404).end();
         return;
