@@ -602,6 +602,58 @@ class Http2Test {
     assertThat(h2Get(front, "after", "/h2/ok").status()).isEqualTo(200);
   }
 
+  /**
+   * RFC 9113 section 6.9: every DATA byte counts against the connection window, also when it is never read —
+   * bodies of requests the proxy answered itself, reset, or held while the origin read nothing. If any of
+   * them were not credited back, a few such requests would close the connection window and every later
+   * request on the connection would hang.
+   */
+  @Test
+  void bodiesTheProxyDoesNotReadGiveTheirConnectionWindowBack() throws Exception {
+    try (WindowTrackingClient c = new WindowTrackingClient(h2Socket())) {
+      c.awaitConnectionWindow(1_048_576);
+      byte[] body = new byte[200_000];
+      int stream = 1;
+      // each round sends about 760 KB the proxy never fully reads, three times its connection window in all, and
+      // leaves about 130 KB of an echo unread on the proxy's upstream connection
+      for (int round = 0; round < 4; round++) {
+        // no route: read whole for the 404, reset by the client before its end
+        c.post(stream, "/nowhere", body.length);
+        c.data(stream, body, false);
+        c.reset(stream);
+        stream += 2;
+        // no healthy upstream: answered and reset on its headers, the body is sent anyway (DATA on a reset stream)
+        c.post(stream, "/blackhole", body.length);
+        c.data(stream, body, false);
+        stream += 2;
+        // an origin that reads nothing: the proxy stops reading the stream, the client resets it
+        c.post(stream, "/h2/stall", 262_144);
+        c.data(stream, new byte[262_144], false);
+        c.reset(stream);
+        stream += 2;
+        // a route timeout while the body streams: the proxy answers 504 and resets the stream
+        c.post(stream, "/slow", 100_000);
+        c.data(stream, new byte[100_000], false);
+        c.awaitReset(stream);
+        stream += 2;
+        // upstream too: an echo whose response the client stops reading (no stream credit), then resets; the
+        // proxy's upstream stream held what the client could not take, and must give it back to that connection
+        c.withholdStreamCredit(stream);
+        c.post(stream, "/h2/echo", body.length);
+        c.data(stream, body, true);
+        c.awaitResponseBytes(stream, 65_535);
+        c.reset(stream);
+        stream += 2;
+      }
+      // a normal request on the same connection still gets through, both ways
+      c.post(stream, "/h2/echo", 5);
+      c.data(stream, "hello".getBytes(StandardCharsets.US_ASCII), true);
+      assertThat(c.awaitResponse(stream)).isEqualTo("hello");
+      // what the proxy has not credited back yet stays under Netty's update threshold (half the window)
+      c.awaitConnectionWindow(1_048_576 / 2);
+    }
+  }
+
   @Test
   void anIncompleteFrameThenSilenceDoesNotTouchOtherConnections() throws Exception {
     try (Socket s = h2Socket()) {
@@ -618,6 +670,221 @@ class Http2Test {
     s.getOutputStream().write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
     s.getOutputStream().write(frame(4, 0, 0, new byte[0]));
     return s;
+  }
+
+  /**
+   * A raw HTTP/2 client that keeps count of its send windows as the proxy grants them (initial SETTINGS,
+   * WINDOW_UPDATE) and spends them (DATA), so a test can see whether the proxy credits back what it received.
+   * A reader thread takes the proxy's frames; the test's thread writes.
+   */
+  private static final class WindowTrackingClient implements AutoCloseable {
+    private static final int MAX_FRAME = 16_384;
+    private static final long WAIT_NANOS = TimeUnit.SECONDS.toNanos(15);
+    private final Socket socket;
+    private final OutputStream out;
+    private final Thread reader;
+    private long connectionWindow = 65_535;
+    private long initialStreamWindow = 65_535;
+    private final java.util.Map<Integer, Long> streamWindows = new java.util.HashMap<>();
+    private final java.util.Set<Integer> resets = new java.util.HashSet<>();
+    private final java.util.Set<Integer> withheld = new java.util.HashSet<>();
+    private final java.util.Map<Integer, ByteArrayOutputStream> bodies = new java.util.HashMap<>();
+    private final java.util.Set<Integer> ended = new java.util.HashSet<>();
+    private final java.util.Map<Integer, byte[]> responseHeaders = new java.util.HashMap<>();
+    private String failure;
+
+    WindowTrackingClient(Socket socket) throws IOException {
+      this.socket = socket;
+      this.out = socket.getOutputStream();
+      socket.setSoTimeout(0);
+      reader = new Thread(this::read, "h2-window-client");
+      reader.setDaemon(true);
+      reader.start();
+    }
+
+    private void read() {
+      try {
+        DataInputStream in = new DataInputStream(socket.getInputStream());
+        while (true) {
+          Frame f = Frame.read(in);
+          synchronized (this) {
+            switch (f.type()) {
+              case 0 -> {
+                bodies.computeIfAbsent(f.stream(), s -> new ByteArrayOutputStream()).writeBytes(f.payload());
+                if ((f.flags() & 1) != 0) {
+                  ended.add(f.stream());
+                }
+                if (f.payload().length > 0) {
+                  // a well-behaved reader: what it has read is credited back at once, stream and connection
+                  write(frame(8, 0, 0, windowIncrement(f.payload().length)));
+                  if (!withheld.contains(f.stream())) {
+                    write(frame(8, 0, f.stream(), windowIncrement(f.payload().length)));
+                  }
+                }
+              }
+              case 1 -> {
+                responseHeaders.put(f.stream(), f.payload());
+                if ((f.flags() & 1) != 0) {
+                  ended.add(f.stream());
+                }
+              }
+              case 3 -> resets.add(f.stream());
+              case 4 -> {
+                if ((f.flags() & 1) == 0) {
+                  java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(f.payload());
+                  while (b.remaining() >= 6) {
+                    int id = b.getShort() & 0xffff;
+                    long value = b.getInt() & 0xffffffffL;
+                    if (id == 4) {
+                      long delta = value - initialStreamWindow;
+                      initialStreamWindow = value;
+                      streamWindows.replaceAll((s, w) -> w + delta);
+                    }
+                  }
+                  write(frame(4, 1, 0, new byte[0]));
+                }
+              }
+              case 7 -> failure = "GOAWAY " + java.nio.ByteBuffer.wrap(f.payload(), 4, 4).getInt();
+              case 8 -> {
+                long increment = java.nio.ByteBuffer.wrap(f.payload()).getInt() & 0x7fffffffL;
+                if (f.stream() == 0) {
+                  connectionWindow += increment;
+                } else {
+                  streamWindows.merge(f.stream(), increment, Long::sum);
+                }
+              }
+              default -> { }
+            }
+            notifyAll();
+          }
+        }
+      } catch (IOException e) {
+        synchronized (this) {
+          if (failure == null) {
+            failure = "connection closed: " + e;
+          }
+          notifyAll();
+        }
+      }
+    }
+
+    private static byte[] windowIncrement(int bytes) {
+      return java.nio.ByteBuffer.allocate(4).putInt(bytes).array();
+    }
+
+    private synchronized void write(byte[] frame) {
+      try {
+        out.write(frame);
+        out.flush();
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
+
+    /** A POST with :path and :authority as HPACK literals, and a content-length. */
+    void post(int stream, String path, int contentLength) {
+      ByteArrayOutputStream block = new ByteArrayOutputStream();
+      block.write(0x83);
+      block.write(0x86);
+      literal(block, 0x04, path);
+      literal(block, 0x01, "window.test");
+      block.write(0x0f);
+      block.write(28 - 15);
+      String length = Integer.toString(contentLength);
+      block.write(length.length());
+      block.writeBytes(length.getBytes(StandardCharsets.US_ASCII));
+      synchronized (this) {
+        streamWindows.put(stream, initialStreamWindow);
+        write(frame(1, 4, stream, block.toByteArray()));
+      }
+    }
+
+    private static void literal(ByteArrayOutputStream block, int nameIndex, String value) {
+      block.write(nameIndex);
+      block.write(value.length());
+      block.writeBytes(value.getBytes(StandardCharsets.US_ASCII));
+    }
+
+    /** Sends {@code body} as the windows allow; stops early if the proxy resets the stream. */
+    void data(int stream, byte[] body, boolean endStream) throws InterruptedException {
+      int offset = 0;
+      do {
+        int size = Math.min(MAX_FRAME, body.length - offset);
+        synchronized (this) {
+          long deadline = System.nanoTime() + WAIT_NANOS;
+          while (!resets.contains(stream) && (connectionWindow < size || streamWindows.get(stream) < size)) {
+            checkFailure();
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+              throw new AssertionError("stream " + stream + " cannot send " + size + " bytes for 15 s: connection window "
+                  + connectionWindow + ", stream window " + streamWindows.get(stream));
+            }
+            TimeUnit.NANOSECONDS.timedWait(this, left);
+          }
+          if (resets.contains(stream)) {
+            return;
+          }
+          connectionWindow -= size;
+          streamWindows.merge(stream, (long) -size, Long::sum);
+          boolean last = offset + size == body.length;
+          write(frame(0, last && endStream ? 1 : 0, stream, java.util.Arrays.copyOfRange(body, offset, offset + size)));
+        }
+        offset += size;
+      } while (offset < body.length);
+    }
+
+    /** What the proxy sends on {@code stream} is still credited to the connection, not to the stream: it stalls. */
+    synchronized void withholdStreamCredit(int stream) {
+      withheld.add(stream);
+    }
+
+    synchronized void awaitResponseBytes(int stream, int bytes) throws InterruptedException {
+      await(() -> bodies.containsKey(stream) && bodies.get(stream).size() >= bytes, bytes + " response bytes on stream " + stream);
+    }
+
+    void reset(int stream) {
+      write(frame(3, 0, stream, new byte[] {0, 0, 0, 8}));
+    }
+
+    synchronized void awaitReset(int stream) throws InterruptedException {
+      await(() -> resets.contains(stream), "RST_STREAM on stream " + stream);
+    }
+
+    /** The response body once the stream has ended, after a :status 200. */
+    synchronized String awaitResponse(int stream) throws InterruptedException {
+      await(() -> ended.contains(stream) || resets.contains(stream), "the end of stream " + stream);
+      assertThat(resets).as("reset streams").doesNotContain(stream);
+      // :status 200 is HPACK static table entry 8
+      assertThat(responseHeaders.get(stream)[0] & 0xff).as("first header of the response").isEqualTo(0x88);
+      return bodies.getOrDefault(stream, new ByteArrayOutputStream()).toString(StandardCharsets.US_ASCII);
+    }
+
+    synchronized void awaitConnectionWindow(long atLeast) throws InterruptedException {
+      await(() -> connectionWindow >= atLeast, "a connection window of " + atLeast + " (it is " + connectionWindow + ")");
+    }
+
+    private void await(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
+      long deadline = System.nanoTime() + WAIT_NANOS;
+      while (!condition.getAsBoolean()) {
+        checkFailure();
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          throw new AssertionError("no " + what + " within 15 s");
+        }
+        TimeUnit.NANOSECONDS.timedWait(this, left);
+      }
+    }
+
+    private void checkFailure() {
+      if (failure != null) {
+        throw new AssertionError(failure);
+      }
+    }
+
+    @Override
+    public void close() throws IOException {
+      socket.close();
+    }
   }
 
   /** One HTTP/2 frame as read off the wire. */
