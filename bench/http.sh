@@ -19,6 +19,7 @@
 #
 # Runs as root in a closed network of its own: two network namespaces on a veth pair.
 #   bench/http.sh [ROUNDS] [SECONDS]     (defaults: 3 rounds of 10 s per run)
+#   VMESH_JVM_EXTRA="-XX:TieredStopAtLevel=4 -XX:CICompilerCount=2" bench/http.sh   (added after proxy/jvm.options: C2 back)
 # Needs: wrk, nginx, haproxy, curl (apt-get install -y wrk nginx-light haproxy curl), the built proxy jar.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -96,7 +97,7 @@ static_resources:
         - endpoint: { address: { socket_address: { address: $SERVER, port_value: 80 } } }
 YAML
 # shellcheck disable=SC2207
-jvm=($(grep -v '^ *#' proxy/jvm.options | sed 's/#.*//'))
+jvm=($(grep -v '^ *#' proxy/jvm.options | sed 's/#.*//') ${VMESH_JVM_EXTRA:-})
 run_proxy() { # extra JVM flags... ; sets VMESH_PID and READY_MS (exec to /healthz/ready 200)
   rm -f "$work/proxy.err"
   local t0; t0=$(date +%s%N)
