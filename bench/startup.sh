@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Start-to-ready and idle RSS of `vmesh-proxy run` (built-in bootstrap) under several JVM flag sets.
 # Each run is a fresh network namespace of its own (the proxy binds its fixed ports there), removed
-# afterwards. "ready" = the "vmesh-proxy ready" log line; RSS = VmRSS 3 s after it.
+# afterwards. "ready" = from the exec to the first 200 of GET /healthz/ready (polled every 10 ms with
+# curl); RSS = VmRSS 3 s after it.
 #   ./mvnw -B -q -pl proxy package -DskipTests
 #   ./bench/startup.sh 5            # runs per flag set (as root)
+#   SETS="6 7" ./bench/startup.sh 5 # only some sets, by number
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-5}"
@@ -20,8 +22,9 @@ trap cleanup EXIT
 
 base="-XX:+UseSerialGC -Xms16m -Xmx64m"
 small="$base -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -Xss256k -XX:ReservedCodeCacheSize=24m -XX:MaxMetaspaceSize=64m -XX:+UseCompressedOops"
-# what ./vmesh proxy run uses (C2 kept: throughput matters more than a few MiB)
+# what ./vmesh proxy run used before proxy/jvm.options (C2 kept)
 launcher="-XX:+UseSerialGC -Xms8m -Xmx64m -Xss256k -XX:ReservedCodeCacheSize=32m -XX:-UsePerfData"
+options="@$PWD/proxy/jvm.options"
 lean="-XX:+UseSerialGC -Xms8m -Xmx48m -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -Xss256k -XX:ReservedCodeCacheSize=16m -XX:MaxMetaspaceSize=64m -XX:-UsePerfData"
 # each set is the command that starts the JVM, flags included
 declare -A sets=(
@@ -29,17 +32,28 @@ declare -A sets=(
   [2-c1-only-small-stacks]="java $small"
   [3-small+appcds]="java $small -XX:SharedArchiveFile=$work/vmesh-proxy.jsa"
   [4-lean+appcds+malloc-arenas-2]="env MALLOC_ARENA_MAX=2 java $lean -XX:SharedArchiveFile=$work/vmesh-proxy.jsa"
-  [5-launcher]="env MALLOC_ARENA_MAX=2 java $launcher -XX:SharedArchiveFile=$work/vmesh-proxy.jsa"
+  [5-launcher-c2]="env MALLOC_ARENA_MAX=2 java $launcher -XX:SharedArchiveFile=$work/vmesh-proxy.jsa"
+  [6-jvm.options]="env MALLOC_ARENA_MAX=2 java $options"
+  [7-jvm.options+appcds]="env MALLOC_ARENA_MAX=2 java $options -XX:SharedArchiveFile=$work/options.jsa"
 )
+[ -z "${SETS:-}" ] || for name in "${!sets[@]}"; do [[ " $SETS " == *" ${name%%-*} "* ]] || unset "sets[$name]"; done
 
-# the AppCDS archive: one run that records the classes it loaded, as the image would do at build time
-ip netns add "$ns"; ip netns exec "$ns" ip link set lo up
-ip netns exec "$ns" java $small -XX:ArchiveClassesAtExit="$work/vmesh-proxy.jsa" -jar "$jar" run >/dev/null 2>"$work/dump.err" &
-pid=$!
-until grep -q "vmesh-proxy ready" "$work/dump.err" 2>/dev/null; do sleep 0.05; done
-kill -TERM "$pid"; wait "$pid" || true; pid=""
-ip netns del "$ns"
+# the AppCDS archives: one run that records the classes it loaded, as the image would do at build time;
+# one per flag family, since an archive is only used with compatible flags
+dump() { # archive flags...
+  local archive=$1; shift
+  ip netns add "$ns"; ip netns exec "$ns" ip link set lo up
+  ip netns exec "$ns" java "$@" -XX:ArchiveClassesAtExit="$archive" -jar "$jar" run >/dev/null 2>"$work/dump.err" &
+  pid=$!
+  until grep -q "vmesh-proxy ready" "$work/dump.err" 2>/dev/null; do sleep 0.05; done
+  kill -TERM "$pid"; wait "$pid" || true; pid=""
+  ip netns del "$ns"
+}
+# shellcheck disable=SC2086
+dump "$work/vmesh-proxy.jsa" $small
+dump "$work/options.jsa" "$options"
 
+echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "| flags | run | start to ready ms | RSS idle MiB |"
 echo "| --- | ---: | ---: | ---: |"
 for name in $(printf '%s\n' "${!sets[@]}" | sort); do
@@ -50,7 +64,7 @@ for name in $(printf '%s\n' "${!sets[@]}" | sort); do
     # shellcheck disable=SC2086
     ip netns exec "$ns" ${sets[$name]} -jar "$jar" run >/dev/null 2>"$work/run.err" &
     pid=$!
-    until grep -q "vmesh-proxy ready" "$work/run.err" 2>/dev/null; do
+    until ip netns exec "$ns" curl -sf -o /dev/null http://127.0.0.1:15021/healthz/ready; do
       kill -0 "$pid" 2>/dev/null || { cat "$work/run.err" >&2; exit 1; }
       sleep 0.01
     done

@@ -19,35 +19,9 @@ done
 [ "$(id -u)" = 0 ] || { echo "bench: needs root (network namespaces, iptables)" >&2; exit 1; }
 [ -f "$PROXY_JAR" ] || { echo "bench: build first: ./mvnw -B -q package -DskipTests" >&2; exit 1; }
 
-tag="vmb$$"
-C="$tag-client"; S="$tag-server"
-work="$(mktemp -d /tmp/vmesh-bench.XXXXXX)"; chmod 755 "$work"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for ns in "$C" "$S"; do
-    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
-    ip netns del "$ns" 2>/dev/null || true
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-
-ip netns add "$C"; ip netns add "$S"
-ip link add eth0 netns "$C" type veth peer name eth0 netns "$S"
-ip -n "$C" addr add 10.89.0.1/24 dev eth0; ip -n "$S" addr add 10.89.0.2/24 dev eth0
-for ns in "$C" "$S"; do ip -n "$ns" link set lo up; ip -n "$ns" link set eth0 up; done
-SERVER=10.89.0.2
-
-# origin: nginx, one worker, a 1 KiB body
-mkdir -p "$work/www"; head -c 1024 /dev/zero | tr '\0' 'x' > "$work/www/1k"
-cat > "$work/nginx.conf" <<NGX
-worker_processes 1; daemon off; pid $work/nginx.pid; error_log $work/nginx.err;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000;
-  server { listen 80 reuseport; root $work/www; } }
-NGX
-ip netns exec "$S" nginx -c "$work/nginx.conf" & pids+=($!)
+# the two pods and nginx
+# shellcheck source=bench/pods.sh
+source bench/pods.sh
 
 # HAProxy in the client pod, tcp mode, one thread: the app dials it explicitly
 cat > "$work/haproxy.cfg" <<HAP
@@ -113,7 +87,6 @@ for mode in keepalive close; do
 done
 VMESH_RSS_LOAD=$(rss_kb "$VMESH_PID"); HAPROXY_RSS_LOAD=$(rss_kb "$HAPROXY_PID")
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2))}'; }
 echo
 echo "## TCP passthrough ($(date -u +%Y-%m-%d), $ROUNDS rounds x ${SECS}s, wrk -t1 -c$CONNS, 1 KiB body, medians)"
 echo

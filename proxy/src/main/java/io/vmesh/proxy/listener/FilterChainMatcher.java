@@ -25,9 +25,13 @@ import java.util.TreeSet;
  * backtracking: when the most specific branch has nothing further down, nothing matches (the caller then
  * uses the listener's default chain).
  *
- * <p>Built once per configuration into a tree of hash maps, one level per criterion, so a match costs a
- * bounded number of lookups however many chains there are. Two chains with the same match land on the
- * same leaf, which makes the listener invalid, as in Envoy.
+ * <p>Built once per configuration: first a tree of hash maps, one level per criterion (two chains with
+ * the same match land on the same leaf, which makes the listener invalid, as in Envoy), then frozen into
+ * a compact index in which a level that no chain below it sets is skipped, ports are open-addressed
+ * {@code int} tables and address ranges are one table of masked addresses probed once per prefix length
+ * present (longest first). A match therefore costs a bounded number of probes — at most one per
+ * criterion, plus one per distinct prefix length or wildcard label — whatever the number of chains, and
+ * touches few objects, so a large index stays fast once it no longer fits in the CPU's cache.
  *
  * @param <T> what a chain is to the caller
  */
@@ -51,15 +55,22 @@ public final class FilterChainMatcher<T> {
   private static final int LEVELS = 9;
   private static final String ANY = "";
 
+  // the criteria in Envoy's order, one level of the index each
+  private static final int DESTINATION_PORT = 0;
+  private static final int DESTINATION_IP = 1;
   private static final int SERVER_NAMES = 2;
   private static final int TRANSPORT_PROTOCOL = 3;
   private static final int APPLICATION_PROTOCOLS = 4;
+  private static final int DIRECT_SOURCE_IP = 5;
+  private static final int SOURCE_TYPE = 6;
+  private static final int SOURCE_IP = 7;
+  private static final int SOURCE_PORT = 8;
 
-  private final Node root;
+  private final Step root;
   // the criteria that some chain sets: a listener filter that feeds none of them need not run
   private final boolean[] used;
 
-  private FilterChainMatcher(Node root, boolean[] used) {
+  private FilterChainMatcher(Step root, boolean[] used) {
     this.root = root;
     this.used = used;
   }
@@ -102,72 +113,27 @@ public final class FilterChainMatcher<T> {
       // a chain with several values per criterion can collide on several leaves: say it once
       throw new ConfigException(problems.stream().distinct().toList());
     }
-    root.freeze();
-    return new FilterChainMatcher<>(root, used);
+    return new FilterChainMatcher<>(root.children.isEmpty() ? null : freeze(root, 0), used);
   }
 
   /** The chain for {@code c}, or empty when none matches. */
   @SuppressWarnings("unchecked")
   public Optional<T> match(Connection c) {
-    Node n = root;
-    n = n == null ? null : byPort(n, c.destination() == null ? 0 : c.destination().getPort());
-    n = n == null ? null : byPrefix(n, c.destination());
-    n = n == null ? null : byServerName(n, c.serverName());
-    n = n == null ? null : exactOrAny(n, c.transportProtocol());
-    n = n == null ? null : byApplicationProtocol(n, c.applicationProtocols());
-    n = n == null ? null : byPrefix(n, c.directSource());
-    n = n == null ? null : bySourceType(n, c);
-    n = n == null ? null : byPrefix(n, c.source());
-    n = n == null ? null : byPort(n, c.source() == null ? 0 : c.source().getPort());
-    return n == null ? Optional.empty() : Optional.of((T) n.leaf.chain);
-  }
-
-  private static Node byPort(Node n, int port) {
-    Node exact = n.children.get(port);
-    return exact != null ? exact : n.children.get(0);
-  }
-
-  private static Node exactOrAny(Node n, String value) {
-    Node exact = n.children.get(value);
-    return exact != null ? exact : n.children.get(ANY);
-  }
-
-  private static Node byServerName(Node n, String name) {
-    Node exact = n.children.get(name);
-    if (exact != null) {
-      return exact;
+    Step s = root;
+    while (s != null && s.level < LEVELS) {
+      s = switch (s.level) {
+        case DESTINATION_PORT -> s.byPort(c.destination());
+        case DESTINATION_IP -> s.byPrefix(c.destination());
+        case SERVER_NAMES -> s.byServerName(c.serverName());
+        case TRANSPORT_PROTOCOL -> s.exactOrAny(c.transportProtocol());
+        case APPLICATION_PROTOCOLS -> s.byApplicationProtocol(c.applicationProtocols());
+        case DIRECT_SOURCE_IP -> s.byPrefix(c.directSource());
+        case SOURCE_TYPE -> s.bySourceType(c);
+        case SOURCE_IP -> s.byPrefix(c.source());
+        default -> s.byPort(c.source());
+      };
     }
-    // longest wildcard suffix first: www.a.example.com tries *.a.example.com, *.example.com, *.com
-    for (int dot = name.indexOf('.'); dot >= 0; dot = name.indexOf('.', dot + 1)) {
-      Node wildcard = n.children.get("*" + name.substring(dot));
-      if (wildcard != null) {
-        return wildcard;
-      }
-    }
-    return n.children.get(ANY);
-  }
-
-  private static Node byApplicationProtocol(Node n, List<String> offered) {
-    // the connection's protocols in its order of preference; the first that some chain names wins
-    for (String protocol : offered) {
-      Node exact = n.children.get(protocol);
-      if (exact != null) {
-        return exact;
-      }
-    }
-    return n.children.get(ANY);
-  }
-
-  private static Node bySourceType(Node n, Connection c) {
-    Node local = n.children.get(ConnectionSourceType.SAME_IP_OR_LOOPBACK);
-    Node external = n.children.get(ConnectionSourceType.EXTERNAL);
-    if (local != null || external != null) {
-      Node typed = isLocal(c) ? local : external;
-      if (typed != null) {
-        return typed;
-      }
-    }
-    return n.children.get(ConnectionSourceType.ANY);
+    return s == null ? Optional.empty() : Optional.of((T) s.chain);
   }
 
   /** Envoy's SAME_IP_OR_LOOPBACK: the source is a loopback address or the destination's own address. */
@@ -177,20 +143,6 @@ public final class FilterChainMatcher<T> {
     }
     InetAddress source = c.directSource().getAddress();
     return source.isLoopbackAddress() || (c.destination() != null && source.equals(c.destination().getAddress()));
-  }
-
-  private static Node byPrefix(Node n, InetSocketAddress address) {
-    if (address != null && address.getAddress() != null) {
-      byte[] bytes = address.getAddress().getAddress();
-      int[] lengths = bytes.length == 4 ? n.v4Lengths : n.v6Lengths;
-      for (int len : lengths) {
-        Node hit = n.children.get(new Prefix(bytes, len));
-        if (hit != null) {
-          return hit;
-        }
-      }
-    }
-    return n.children.get(ANY);
   }
 
   /** The keys of one chain at each level: a list of values, or the ANY key when the criterion is unset. */
@@ -276,25 +228,264 @@ public final class FilterChainMatcher<T> {
   private record Leaf(int index, Object chain) {
   }
 
+  /** The build-time tree: children keyed by the criterion of the node's level (ANY when unset). */
   private static final class Node {
     final Map<Object, Node> children = new HashMap<>();
     Leaf leaf;
-    int[] v4Lengths = new int[0];
-    int[] v6Lengths = new int[0];
+  }
 
-    /** After the last insert: the prefix lengths present at IP levels, longest first. */
-    void freeze() {
-      TreeSet<Integer> v4 = new TreeSet<>();
-      TreeSet<Integer> v6 = new TreeSet<>();
-      for (Object key : children.keySet()) {
-        if (key instanceof Prefix p) {
-          (p.bytes.length == 4 ? v4 : v6).add(p.length);
+  private static Object anyKey(int level) {
+    return switch (level) {
+      case DESTINATION_PORT, SOURCE_PORT -> 0;
+      case SOURCE_TYPE -> ConnectionSourceType.ANY;
+      default -> ANY;
+    };
+  }
+
+  /** {@code n}'s subtree as a {@link Step} for criterion {@code level}, skipping levels that only hold ANY. */
+  private static Step freeze(Node n, int level) {
+    while (level < LEVELS && n.children.size() == 1 && n.children.containsKey(anyKey(level))) {
+      n = n.children.get(anyKey(level));
+      level++;
+    }
+    Step s = new Step(level, n.leaf == null ? null : n.leaf.chain);
+    if (level == LEVELS) {
+      return s;
+    }
+    Map<Integer, Step> ports = new HashMap<>();
+    Map<Prefix, Step> prefixes = new HashMap<>();
+    Map<String, Step> exact = new HashMap<>();
+    Map<String, Step> wildcards = new HashMap<>();
+    for (Map.Entry<Object, Node> e : n.children.entrySet()) {
+      Object key = e.getKey();
+      Step child = freeze(e.getValue(), level + 1);
+      if (key.equals(anyKey(level))) {
+        s.any = child;
+      } else if (key instanceof Integer port) {
+        ports.put(port, child);
+      } else if (key instanceof Prefix p) {
+        prefixes.put(p, child);
+      } else if (key == ConnectionSourceType.SAME_IP_OR_LOOPBACK) {
+        s.local = child;
+      } else if (key == ConnectionSourceType.EXTERNAL) {
+        s.external = child;
+      } else if (level == SERVER_NAMES && ((String) key).startsWith("*.")) {
+        wildcards.put(((String) key).substring(1), child); // keyed by the suffix with its dot: ".example.com"
+      } else {
+        exact.put((String) key, child);
+      }
+    }
+    s.ports = ports.isEmpty() ? null : new PortTable(ports);
+    s.prefixes = prefixes.isEmpty() ? null : new PrefixTable(prefixes);
+    s.exact = exact.isEmpty() ? Map.of() : Map.copyOf(exact);
+    s.wildcards = wildcards.isEmpty() ? null : Map.copyOf(wildcards);
+    return s;
+  }
+
+  /** One level of the frozen index: the criterion {@link #level} decides among the children, ANY last. */
+  private static final class Step {
+    final int level; // LEVELS at a leaf
+    final Object chain;
+    Step any;
+    PortTable ports;
+    PrefixTable prefixes;
+    Map<String, Step> exact = Map.of();
+    Map<String, Step> wildcards; // server names: by suffix, ".example.com" for *.example.com
+    Step local;
+    Step external;
+
+    Step(int level, Object chain) {
+      this.level = level;
+      this.chain = chain;
+    }
+
+    Step byPort(InetSocketAddress address) {
+      Step hit = ports == null || address == null ? null : ports.get(address.getPort());
+      return hit != null ? hit : any;
+    }
+
+    Step byPrefix(InetSocketAddress address) {
+      Step hit = prefixes == null || address == null ? null : prefixes.longest(address.getAddress());
+      return hit != null ? hit : any;
+    }
+
+    Step exactOrAny(String value) {
+      Step hit = exact.get(value);
+      return hit != null ? hit : any;
+    }
+
+    Step byServerName(String name) {
+      Step hit = exact.get(name);
+      if (hit != null) {
+        return hit;
+      }
+      if (wildcards != null) {
+        // longest wildcard suffix first: www.a.example.com tries *.a.example.com, *.example.com, *.com
+        for (int dot = name.indexOf('.'); dot >= 0; dot = name.indexOf('.', dot + 1)) {
+          hit = wildcards.get(name.substring(dot));
+          if (hit != null) {
+            return hit;
+          }
         }
       }
+      return any;
+    }
+
+    Step byApplicationProtocol(List<String> offered) {
+      // the connection's protocols in its order of preference; the first that some chain names wins
+      for (int i = 0; i < offered.size(); i++) {
+        Step hit = exact.get(offered.get(i));
+        if (hit != null) {
+          return hit;
+        }
+      }
+      return any;
+    }
+
+    Step bySourceType(Connection c) {
+      if (local != null || external != null) {
+        Step typed = isLocal(c) ? local : external;
+        if (typed != null) {
+          return typed;
+        }
+      }
+      return any;
+    }
+  }
+
+  /** Ports to steps, open addressing with linear probing: a probe is two array reads, no boxing. */
+  private static final class PortTable {
+    private final int[] keys;
+    private final Step[] values;
+    private final int mask;
+
+    PortTable(Map<Integer, Step> entries) {
+      int capacity = Integer.highestOneBit(Math.max(1, entries.size()) * 2) * 2; // load factor at most 1/2
+      keys = new int[capacity];
+      values = new Step[capacity];
+      mask = capacity - 1;
+      entries.forEach((port, step) -> {
+        int i = slot(port);
+        while (values[i] != null) {
+          i = (i + 1) & mask;
+        }
+        keys[i] = port;
+        values[i] = step;
+      });
+    }
+
+    private int slot(int port) {
+      int h = port * 0x9E3779B9;
+      return (h ^ (h >>> 16)) & mask;
+    }
+
+    Step get(int port) {
+      for (int i = slot(port); ; i = (i + 1) & mask) {
+        Step v = values[i];
+        if (v == null || keys[i] == port) {
+          return v;
+        }
+      }
+    }
+  }
+
+  /**
+   * Address ranges to steps: every range is stored masked to its length, so the longest range holding an
+   * address is found by masking the address to each length present, longest first, and probing. IPv4 and
+   * IPv6 share the table; their lengths are kept apart ({@code V6} added), so neither matches the other.
+   */
+  private static final class PrefixTable {
+    private static final int V6 = 256;
+    private final int[] v4Lengths;
+    private final int[] v6Lengths;
+    private final long[] highs;
+    private final long[] lows;
+    private final int[] lengths;
+    private final Step[] values;
+    private final int mask;
+
+    PrefixTable(Map<Prefix, Step> entries) {
+      TreeSet<Integer> v4 = new TreeSet<>();
+      TreeSet<Integer> v6 = new TreeSet<>();
+      int capacity = Integer.highestOneBit(entries.size() * 2) * 2;
+      highs = new long[capacity];
+      lows = new long[capacity];
+      lengths = new int[capacity];
+      values = new Step[capacity];
+      mask = capacity - 1;
+      entries.forEach((p, step) -> {
+        boolean isV4 = p.bytes.length == 4;
+        (isV4 ? v4 : v6).add(p.length);
+        long high = isV4 ? 0 : word(p.bytes, 0);
+        long low = isV4 ? word4(p.bytes) : word(p.bytes, 8);
+        int length = isV4 ? p.length : V6 + p.length;
+        int i = slot(high, low, length);
+        while (values[i] != null) {
+          i = (i + 1) & mask;
+        }
+        highs[i] = high;
+        lows[i] = low;
+        lengths[i] = length;
+        values[i] = step;
+      });
       v4Lengths = v4.descendingSet().stream().mapToInt(Integer::intValue).toArray();
       v6Lengths = v6.descendingSet().stream().mapToInt(Integer::intValue).toArray();
-      for (Node child : children.values()) {
-        child.freeze();
+    }
+
+    Step longest(InetAddress address) {
+      if (address == null) {
+        return null;
+      }
+      byte[] bytes = address.getAddress();
+      if (bytes.length == 4) {
+        long low = word4(bytes);
+        for (int length : v4Lengths) {
+          Step hit = get(0, length == 0 ? 0 : low & (0xffffffffL << (32 - length)) & 0xffffffffL, length);
+          if (hit != null) {
+            return hit;
+          }
+        }
+      } else {
+        long high = word(bytes, 0);
+        long low = word(bytes, 8);
+        for (int length : v6Lengths) {
+          Step hit = get(high & mask64(length), low & mask64(length - 64), V6 + length);
+          if (hit != null) {
+            return hit;
+          }
+        }
+      }
+      return null;
+    }
+
+    /** The first {@code bits} bits of a 64-bit word set (none when {@code bits <= 0}, all from 64). */
+    private static long mask64(int bits) {
+      return bits <= 0 ? 0 : bits >= 64 ? -1L : -1L << (64 - bits);
+    }
+
+    private static long word4(byte[] b) {
+      return ((b[0] & 0xffL) << 24) | ((b[1] & 0xffL) << 16) | ((b[2] & 0xffL) << 8) | (b[3] & 0xffL);
+    }
+
+    private static long word(byte[] b, int from) {
+      long w = 0;
+      for (int i = from; i < from + 8; i++) {
+        w = (w << 8) | (b[i] & 0xffL);
+      }
+      return w;
+    }
+
+    private int slot(long high, long low, int length) {
+      long h = (high * 31 + low) * 0x9E3779B97F4A7C15L + length;
+      return (int) (h ^ (h >>> 32)) & mask;
+    }
+
+    private Step get(long high, long low, int length) {
+      for (int i = slot(high, low, length); ; i = (i + 1) & mask) {
+        Step v = values[i];
+        if (v == null || (lows[i] == low && highs[i] == high && lengths[i] == length)) {
+          return v;
+        }
       }
     }
   }

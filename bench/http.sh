@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# HTTP benchmark, side by side in one run (issue 6, "Benchmark"): nginx as the origin, reached
+#   direct        wrk -> nginx
+#   vmesh-tcp     wrk -> vmesh-proxy listener with tcp_proxy -> STATIC cluster -> nginx
+#   vmesh-http    wrk -> vmesh-proxy listener with http_connection_manager, route / -> same cluster
+#   haproxy-tcp   wrk -> HAProxy `mode tcp`  -> nginx
+#   haproxy-http  wrk -> HAProxy `mode http` -> nginx
+# Both proxies get one thread (vmesh --concurrency 1, HAProxy nbthread 1) and are dialled explicitly
+# (no iptables; bench/tcp-passthrough.sh measures the REDIRECT path). vmesh runs with the JVM flags of
+# proxy/jvm.options, the same file ./vmesh and the image use, plus an AppCDS archive written first.
+#
+# Per case and round: a throughput run (wrk -t1 -c50, keep-alive), then a paced run near 1000 req/s
+# (wrk -t1 -c10 and a Lua delay() of 10 ms after each answer: closed loop, so the rate is 1000 minus what
+# latency takes, and wrk's latency has no coordinated-omission correction; at these latencies both
+# effects are small, and the rate reached is printed). One warm-up pass of every case is not recorded;
+# then cases are interleaved round by round; medians.
+# Proxy CPU per request = utime+stime over the throughput run / requests; RSS idle before any load and
+# the highest VmRSS sampled in the middle of throughput runs.
+#
+# Runs as root in a closed network of its own: two network namespaces on a veth pair.
+#   bench/http.sh [ROUNDS] [SECONDS]     (defaults: 3 rounds of 10 s per run)
+#   VMESH_JVM_EXTRA="-XX:TieredStopAtLevel=4 -XX:CICompilerCount=2" bench/http.sh   (added after proxy/jvm.options: C2 back)
+# Needs: wrk, nginx, haproxy, curl (apt-get install -y wrk nginx-light haproxy curl), the built proxy jar.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS="${1:-3}"
+SECS="${2:-10}"
+PROXY_JAR="$PWD/proxy/target/vmesh-proxy.jar"
+for tool in wrk nginx haproxy ip curl bc; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install -y wrk nginx-light haproxy curl bc)" >&2; exit 1; }
+done
+[ "$(id -u)" = 0 ] || { echo "bench: needs root (network namespaces)" >&2; exit 1; }
+[ -f "$PROXY_JAR" ] || { echo "bench: build first: ./mvnw -B -q -pl proxy package -DskipTests" >&2; exit 1; }
+
+# the two pods and nginx
+# shellcheck source=bench/pods.sh
+source bench/pods.sh
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+
+# HAProxy: one process, one thread, a tcp and an http front; no logging (vmesh logs every request)
+cat > "$work/haproxy.cfg" <<HAP
+global
+  nbthread 1
+  maxconn 4000
+defaults
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+listen tcp
+  mode tcp
+  bind 127.0.0.1:8080
+  server origin $SERVER:80
+listen http
+  mode http
+  http-reuse always
+  bind 127.0.0.1:8081
+  server origin $SERVER:80
+HAP
+ip netns exec "$C" haproxy -f "$work/haproxy.cfg" -db & pids+=($!)
+HAPROXY_PID=$!
+
+# vmesh: a static bootstrap with the two listeners
+tcp_proxy=type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+hcm=type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+router=type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+cat > "$work/bootstrap.yaml" <<YAML
+static_resources:
+  listeners:
+  - name: tcp
+    address: { socket_address: { address: 127.0.0.1, port_value: 9080 } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.tcp_proxy
+        typed_config: { "@type": $tcp_proxy, stat_prefix: origin, cluster: origin }
+  - name: http
+    address: { socket_address: { address: 127.0.0.1, port_value: 9081 } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": $hcm
+          stat_prefix: http
+          http_filters: [ { name: envoy.filters.http.router, typed_config: { "@type": $router } } ]
+          route_config:
+            name: local
+            virtual_hosts:
+            - { name: any, domains: [ "*" ], routes: [ { match: { prefix: / }, route: { cluster: origin } } ] }
+  clusters:
+  - name: origin
+    type: STATIC
+    connect_timeout: 1s
+    load_assignment:
+      cluster_name: origin
+      endpoints:
+      - lb_endpoints:
+        - endpoint: { address: { socket_address: { address: $SERVER, port_value: 80 } } }
+YAML
+# shellcheck disable=SC2207
+jvm=($(grep -v '^ *#' proxy/jvm.options | sed 's/#.*//') ${VMESH_JVM_EXTRA:-})
+run_proxy() { # extra JVM flags... ; sets VMESH_PID and READY_MS (exec to /healthz/ready 200)
+  rm -f "$work/proxy.err"
+  local t0; t0=$(date +%s%N)
+  ip netns exec "$C" env MALLOC_ARENA_MAX=2 java "${jvm[@]}" "$@" -jar "$PROXY_JAR" run --bootstrap "$work/bootstrap.yaml" \
+    --concurrency 1 >/dev/null 2>"$work/proxy.err" &
+  VMESH_PID=$!
+  until ip netns exec "$C" curl -sf -o /dev/null http://127.0.0.1:15021/healthz/ready; do
+    kill -0 "$VMESH_PID" 2>/dev/null || { cat "$work/proxy.err" >&2; exit 1; }
+    sleep 0.01
+  done
+  READY_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
+}
+# the AppCDS archive, as ./vmesh writes it on the first run
+run_proxy -XX:ArchiveClassesAtExit="$work/vmesh-proxy.jsa"
+kill -TERM "$VMESH_PID"; wait "$VMESH_PID" || true
+run_proxy -XX:SharedArchiveFile="$work/vmesh-proxy.jsa"
+pids+=("$VMESH_PID")
+sleep 2
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+VMESH_RSS_IDLE=$(rss_kb "$VMESH_PID"); HAPROXY_RSS_IDLE=$(rss_kb "$HAPROXY_PID")
+for url in "http://$SERVER/1k" http://127.0.0.1:8080/1k http://127.0.0.1:8081/1k http://127.0.0.1:9080/1k http://127.0.0.1:9081/1k; do
+  ip netns exec "$C" curl -sf -o /dev/null "$url" || { echo "bench: $url does not answer" >&2; cat "$work/proxy.err" >&2; exit 1; }
+done
+
+cat > "$work/paced.lua" <<'LUA'
+-- after each answer, wait 10 ms before the next request on that connection
+function delay() return 10 end
+function done(summary, latency, requests)
+  io.write(string.format("PACED %d %d %d %d %d\n", latency:percentile(50), latency:percentile(99),
+    latency:percentile(99.9), summary.requests, summary.duration))
+end
+LUA
+chmod 644 "$work/paced.lua"
+
+us() { awk 'function us(v) { if (v ~ /us$/) return v+0; if (v ~ /ms$/) return (v+0)*1000; if (v ~ /s$/) return (v+0)*1000000; return v } {print us($1)}'; }
+throughput() { # url -> "req/s requests"
+  ip netns exec "$C" wrk -t1 -c50 -d"${SECS}s" "$1" 2>&1 | awk '/Requests\/sec/ {rps=$2} /requests in/ {n=$1} END {printf "%d %d\n", rps, n}'
+}
+paced() { # url -> "p50 p99 p99.9 rate" (µs, req/s)
+  ip netns exec "$C" wrk -t1 -c10 -d"${SECS}s" -s "$work/paced.lua" "$1" 2>&1 | awk '/^PACED/ {printf "%d %d %d %d\n", $2, $3, $4, $5 / ($6 / 1000000)}'
+}
+
+declare -A results
+cases=("direct http://$SERVER/1k" "vmesh-tcp http://127.0.0.1:9080/1k" "vmesh-http http://127.0.0.1:9081/1k"
+       "haproxy-tcp http://127.0.0.1:8080/1k" "haproxy-http http://127.0.0.1:8081/1k")
+HZ=$(getconf CLK_TCK)
+# warm-up, not recorded: the JIT compiles the proxy's paths, pools and caches fill
+for c in "${cases[@]}"; do throughput "${c#* }" >/dev/null; paced "${c#* }" >/dev/null; done
+VMESH_RSS_LOAD=0; HAPROXY_RSS_LOAD=0
+for r in $(seq 1 "$ROUNDS"); do
+  for c in "${cases[@]}"; do
+    name="${c%% *}"; url="${c#* }"
+    pid=""; case "$name" in vmesh*) pid=$VMESH_PID ;; haproxy*) pid=$HAPROXY_PID ;; esac
+    t0=0; [ -n "$pid" ] && t0=$(cpu_ticks "$pid")
+    sampler=""
+    if [ -n "$pid" ]; then (sleep "$((SECS / 2))"; rss_kb "$pid" > "$work/rss.mid") & sampler=$!; fi
+    read -r rps n < <(throughput "$url")
+    [ -z "$sampler" ] || wait "$sampler"
+    cpu_ns=0; [ -n "$pid" ] && [ "$n" -gt 0 ] && cpu_ns=$(( ($(cpu_ticks "$pid") - t0) * 1000000000 / HZ / n ))
+    if [ -n "$pid" ]; then
+      mid=$(cat "$work/rss.mid")
+      case "$name" in vmesh*) [ "$mid" -gt "$VMESH_RSS_LOAD" ] && VMESH_RSS_LOAD=$mid ;; *) [ "$mid" -gt "$HAPROXY_RSS_LOAD" ] && HAPROXY_RSS_LOAD=$mid ;; esac
+    fi
+    read -r p50 p99 p999 rate < <(paced "$url")
+    results["$name,rps"]+="$rps "; results["$name,cpu"]+="$cpu_ns "; results["$name,p50"]+="$p50 "
+    results["$name,p99"]+="$p99 "; results["$name,p999"]+="$p999 "; results["$name,rate"]+="$rate "
+    echo "round $r $name: $rps req/s, cpu/req ${cpu_ns}ns; paced $rate req/s p50 ${p50}us p99 ${p99}us p99.9 ${p999}us; load $(cut -d' ' -f1 /proc/loadavg)" >&2
+  done
+done
+
+echo
+echo "### Run ($(date -u '+%Y-%m-%d %H:%M') UTC, $ROUNDS rounds x ${SECS}s, 1 KiB body, medians; load average at the end $(cut -d' ' -f1-3 /proc/loadavg))"
+echo
+echo "| case | req/s (wrk -c50) | ratio to direct | proxy CPU/req µs | paced req/s | p50 µs | p99 µs | p99.9 µs | added p99 µs |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+d=$(echo "${results[direct,rps]}" | median); d99=$(echo "${results[direct,p99]}" | median)
+for c in "${cases[@]}"; do
+  name="${c%% *}"
+  rps=$(echo "${results[$name,rps]}" | median); cpu=$(echo "${results[$name,cpu]}" | median)
+  p99=$(echo "${results[$name,p99]}" | median)
+  printf "| %s | %d | %.2f | %s | %d | %d | %d | %d | %s |\n" "$name" "$rps" "$(echo "$rps / $d" | bc -l)" \
+    "$([ "$name" = direct ] && echo - || printf %.1f "$(echo "$cpu / 1000" | bc -l)")" \
+    "$(echo "${results[$name,rate]}" | median)" "$(echo "${results[$name,p50]}" | median)" "$p99" \
+    "$(echo "${results[$name,p999]}" | median)" "$([ "$name" = direct ] && echo - || echo $((p99 - d99)))"
+done
+echo
+echo "| | vmesh-proxy | HAProxy |"
+echo "| --- | ---: | ---: |"
+echo "| RSS idle | $((VMESH_RSS_IDLE / 1024)) MiB | $((HAPROXY_RSS_IDLE / 1024)) MiB |"
+echo "| RSS under load (highest mid-run sample) | $((VMESH_RSS_LOAD / 1024)) MiB | $((HAPROXY_RSS_LOAD / 1024)) MiB |"
+echo "| RSS after the runs | $(($(rss_kb "$VMESH_PID") / 1024)) MiB | $(($(rss_kb "$HAPROXY_PID") / 1024)) MiB |"
+echo "| start to /healthz/ready 200 (AppCDS) | ${READY_MS} ms | - |"

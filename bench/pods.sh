@@ -1,0 +1,34 @@
+# Sourced by the HTTP benchmarks: two network namespaces on a veth pair (pod "client" 10.89.0.1, pod
+# "server" 10.89.0.2), never attached to this machine's network, with nginx as the origin in "server"
+# (one worker, a 1 KiB body at /1k). Sets C, S, SERVER, work (a temporary folder), pids (processes to
+# stop) and a trap that removes all of it on exit. Also: median (of numbers on stdin).
+tag="vmb$$"
+C="$tag-client"; S="$tag-server"
+work="$(mktemp -d /tmp/vmesh-bench.XXXXXX)"; chmod 755 "$work"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for ns in "$C" "$S"; do
+    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+    ip netns del "$ns" 2>/dev/null || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+ip netns add "$C"; ip netns add "$S"
+ip link add eth0 netns "$C" type veth peer name eth0 netns "$S"
+ip -n "$C" addr add 10.89.0.1/24 dev eth0; ip -n "$S" addr add 10.89.0.2/24 dev eth0
+for ns in "$C" "$S"; do ip -n "$ns" link set lo up; ip -n "$ns" link set eth0 up; done
+SERVER=10.89.0.2
+
+mkdir -p "$work/www"; head -c 1024 /dev/zero | tr '\0' 'x' > "$work/www/1k"
+cat > "$work/nginx.conf" <<NGX
+worker_processes 1; daemon off; pid $work/nginx.pid; error_log $work/nginx.err;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 1000000;
+  server { listen 80 reuseport; root $work/www; } }
+NGX
+ip netns exec "$S" nginx -c "$work/nginx.conf" & pids+=($!)
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2))}'; }

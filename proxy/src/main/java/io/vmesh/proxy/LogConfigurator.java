@@ -1,0 +1,56 @@
+package io.vmesh.proxy;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
+import ch.qos.logback.classic.spi.Configurator;
+import ch.qos.logback.classic.spi.ConfiguratorRank;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.spi.ContextAwareBase;
+
+/**
+ * The proxy's logging, set up in code instead of a {@code logback.xml}: reading XML costs the sidecar
+ * some 600 classes (Joran, the JDK's XML parser) and their memory for as long as it runs. Found by
+ * logback through {@code META-INF/services}. {@code -Dlogback.configurationFile=FILE} still takes over.
+ *
+ * <p>Access log ({@code vmesh.access}): one line per connection or request on standard output, nothing
+ * else there. The proxy's own log: standard error, level from {@code VMESH_LOG_LEVEL} (default INFO).
+ */
+@ConfiguratorRank(ConfiguratorRank.CUSTOM_HIGH_PRIORITY)
+public final class LogConfigurator extends ContextAwareBase implements Configurator {
+
+  @Override
+  public ExecutionStatus configure(LoggerContext context) {
+    if (System.getProperty("logback.configurationFile") != null) {
+      return ExecutionStatus.INVOKE_NEXT_IF_ANY;
+    }
+    Logger access = context.getLogger("vmesh.access");
+    access.setLevel(Level.INFO);
+    access.setAdditive(false);
+    access.addAppender(console(context, "ACCESS", "System.out", "%msg%n"));
+    context.getLogger("io.netty").setLevel(Level.WARN);
+    // namespaces have no hardware address; Netty then picks random channel-id bytes, which is fine
+    context.getLogger("io.netty.util.internal.MacAddressUtil").setLevel(Level.ERROR);
+    Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
+    String level = System.getProperty("VMESH_LOG_LEVEL", System.getenv("VMESH_LOG_LEVEL"));
+    root.setLevel(Level.toLevel(level, Level.INFO));
+    root.addAppender(console(context, "STDERR", "System.err", "%d{ISO8601} %-5level %logger{20} %msg%n"));
+    return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
+  }
+
+  private static ConsoleAppender<ILoggingEvent> console(LoggerContext context, String name, String target, String pattern) {
+    PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+    encoder.setContext(context);
+    encoder.setPattern(pattern);
+    encoder.start();
+    ConsoleAppender<ILoggingEvent> appender = new ConsoleAppender<>();
+    appender.setContext(context);
+    appender.setName(name);
+    appender.setTarget(target);
+    appender.setEncoder(encoder);
+    appender.start();
+    return appender;
+  }
+}
