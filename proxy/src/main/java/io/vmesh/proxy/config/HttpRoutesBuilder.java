@@ -90,8 +90,9 @@ final class HttpRoutesBuilder {
         return null;
       }
     }
-    return problems.size() == before && table != null ? new HttpConnectionManagerConfig(hcm.getStatPrefix(), table, codec, http2)
-        : null;
+    String rdsName = hcm.hasRds() ? hcm.getRds().getRouteConfigName() : null;
+    return problems.size() == before && table != null
+        ? new HttpConnectionManagerConfig(hcm.getStatPrefix(), table, codec, http2, rdsName) : null;
   }
 
   /** The RDS table the filter names, or null: a problem, or the table has not arrived (then the name is noted). */

@@ -223,7 +223,7 @@ public final class RuntimeConfigBuilder {
     }
     return new RuntimeConfig(bootstrap, Collections.unmodifiableMap(listeners), Collections.unmodifiableMap(clusters),
         Map.copyOf(exact), Map.copyOf(wildcard), admin, clock.instant(), xds, Collections.unmodifiableMap(active),
-        Set.copyOf(warmingListeners), Set.copyOf(warmingClusters), ads);
+        Set.copyOf(warmingListeners), Set.copyOf(warmingClusters), ads, Map.copyOf(rds));
   }
 
   /** Adds a listener that built; false when it did not or its name or address is taken. */

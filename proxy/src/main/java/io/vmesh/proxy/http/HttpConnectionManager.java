@@ -27,6 +27,7 @@ import io.vmesh.proxy.listener.Sniffed;
 import io.vmesh.proxy.stats.ProxyStats;
 import java.net.InetSocketAddress;
 import java.time.Clock;
+import java.util.function.Supplier;
 
 /**
  * Envoy's {@code http_connection_manager} on one accepted downstream connection. The codec follows
@@ -39,8 +40,12 @@ import java.time.Clock;
  */
 public final class HttpConnectionManager {
 
-  /** Where the connection came from and what serves it. */
-  public record Downstream(String listener, InetSocketAddress peer, InetSocketAddress destination, RuntimeConfig config) {
+  /**
+   * Where the connection came from and what serves it: the configuration it was accepted with, and the
+   * running one (RDS routes are looked up there at each request).
+   */
+  public record Downstream(String listener, InetSocketAddress peer, InetSocketAddress destination, RuntimeConfig config,
+                           Supplier<RuntimeConfig> current) {
   }
 
   private final NetSocketInternal socket;
@@ -53,8 +58,8 @@ public final class HttpConnectionManager {
     this.socket = socket;
     this.hcm = hcm;
     // called on the connection's own context (the accept handler's): exchanges and upstream clients stay on it
-    this.scope = new HttpScope(vertx, (ContextInternal) vertx.getOrCreateContext(), hcm, downstream, upstreams, stats,
-        accessLog, clock, false);
+    this.scope = new HttpScope(vertx, (ContextInternal) vertx.getOrCreateContext(), hcm, downstream,
+        new RouteSource(hcm, downstream.config(), downstream.current()), upstreams, stats, accessLog, clock, false);
   }
 
   /**

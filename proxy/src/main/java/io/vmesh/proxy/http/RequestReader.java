@@ -62,6 +62,8 @@ final class RequestReader {
   private Instant requestStart;
   private long requestStartNanos;
   private HttpExchange current;
+  /** What the request being read routes by, resolved at its headers. */
+  private RouteSource.Routing routing;
   /** The body of the request in flight while it streams upstream (a route without retries); null otherwise. */
   private RequestBody streaming;
   private boolean broken;
@@ -96,6 +98,7 @@ final class RequestReader {
           return;
         }
         head = request;
+        routing = scope.routes().next();
         body = alloc.compositeBuffer(Integer.MAX_VALUE);
         bodyTooLarge = false;
         startStreaming(request);
@@ -171,7 +174,7 @@ final class RequestReader {
         transport.pause();
       }
     });
-    current = new HttpExchange(scope, this, transport, request, null, streaming, transport.keepAlive(request),
+    current = new HttpExchange(scope, routing.config(), this, transport, request, null, streaming, transport.keepAlive(request),
         requestStart, requestStartNanos);
     current.start(route.get());
   }
@@ -183,7 +186,7 @@ final class RequestReader {
     byte[] bytes = ByteBufUtil.getBytes(body);
     releaseBody();
     transport.pause();
-    current = new HttpExchange(scope, this, transport, request, bytes, null, transport.keepAlive(request),
+    current = new HttpExchange(scope, routing.config(), this, transport, request, bytes, null, transport.keepAlive(request),
         requestStart, requestStartNanos);
     Optional<RouteTable.Route> route = route(request);
     if (route.isEmpty()) {
@@ -196,7 +199,7 @@ final class RequestReader {
   }
 
   private Optional<RouteTable.Route> route(HttpRequest request) {
-    return scope.hcm().routes().route(request.headers().get(HttpHeaderNames.HOST), request.uri(), name -> header(request, name));
+    return routing.table().route(request.headers().get(HttpHeaderNames.HOST), request.uri(), name -> header(request, name));
   }
 
   static String header(HttpRequest request, String name) {

@@ -44,7 +44,8 @@ import java.util.function.Supplier;
  * Binds every listener of the configuration that binds a port, on one event loop (one instance per
  * loop; Vert.x spreads accepted connections over them), and serves each accepted connection: original
  * destination, hand-off ({@code use_original_dst}), listener filters, filter chain, cluster, relay. The configuration is
- * read once per connection, so a new one applies to new connections only. A new configuration's
+ * read once per connection, so a new one applies to new connections only (except RDS routes, which an HTTP
+ * connection looks up per request: {@code RouteSource}). A new configuration's
  * listener set is applied by {@link #bind} (before it is swapped in) and {@link #unbindRemoved} (after).
  */
 public final class ListenerServer extends VerticleBase {
@@ -243,7 +244,7 @@ public final class ListenerServer extends VerticleBase {
           stats.cluster(e.cluster()).requestTime.record(e.durationMillis());
         }
       }));
-      HttpConnectionManager.Downstream d = new HttpConnectionManager.Downstream(c.handling.name(), c.peer, c.destination, c.config);
+      HttpConnectionManager.Downstream d = new HttpConnectionManager.Downstream(c.handling.name(), c.peer, c.destination, c.config, configs);
       new HttpConnectionManager(vertx, c.downstream, chain.get().http(), d, httpUpstreams, stats, scoped, clock)
           .start(alreadyRead, finAlreadyRead).onComplete(v -> {
             finished.run();
