@@ -489,9 +489,8 @@ public final class RuntimeConfigBuilder {
     if (problems.size() != before) {
       return null;
     }
-    ListenerConfig.Sniffing sniffing = new ListenerConfig.Sniffing(
-        tlsInspector && (matcher.usesServerNames() || matcher.usesTransportProtocol() || matcher.usesApplicationProtocols()),
-        httpInspector && matcher.usesApplicationProtocols(), timeout, l.getContinueOnListenerFiltersTimeout());
+    ListenerConfig.Sniffing sniffing = new ListenerConfig.Sniffing(tlsInspector, httpInspector, timeout,
+        l.getContinueOnListenerFiltersTimeout());
     return new ListenerConfig(l.getName(), address, bind, useOriginalDst, readsOriginalDst, matcher, defaultChain, sniffing);
   }
 

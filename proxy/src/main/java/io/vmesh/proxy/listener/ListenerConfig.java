@@ -14,17 +14,15 @@ public record ListenerConfig(String name, InetSocketAddress address, boolean bin
                              FilterChainConfig defaultChain, Sniffing sniffing) {
 
   /**
-   * The listener filters that read a connection's first bytes before its chain is chosen. Each runs only
-   * when configured and some chain matches on what it finds, so a listener whose chains match on ports
-   * and addresses alone never waits for a client that speaks second.
+   * The listener filters configured to read a connection's first bytes before its chain is chosen. Each
+   * runs only where a chain that the connection's destination can still reach matches on what it finds
+   * ({@link FilterChainMatcher#needsInspection}), so a destination whose chains match on ports and
+   * addresses alone never waits for a client that speaks second.
    *
    * @param timeoutMillis {@code listener_filters_timeout}, 0 for none
    * @param continueOnTimeout {@code continue_on_listener_filters_timeout}: on timeout, match with what is known
    */
   public record Sniffing(boolean tls, boolean http, long timeoutMillis, boolean continueOnTimeout) {
-    public boolean active() {
-      return tls || http;
-    }
   }
 
   /** The chain for a connection: the matching one, else the default chain, else none. */

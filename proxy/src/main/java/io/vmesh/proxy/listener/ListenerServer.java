@@ -217,8 +217,12 @@ public final class ListenerServer extends VerticleBase {
       handlingStats.accepted.increment();
     }
     Accepted c = new Accepted(downstream, config, handling, acceptingStats, handlingStats, peer, destination, start, startNanos);
-    if (handling.sniffing().active()) {
-      new Sniff(c).start();
+    // only the inspectors that a chain this destination can still reach matches on (decided without reading)
+    InspectionIndex.Needs needs = handling.chains().needsInspection(destination);
+    boolean tls = handling.sniffing().tls() && needs.tls();
+    boolean http = handling.sniffing().http() && needs.http();
+    if (tls || http) {
+      new Sniff(c, tls, http).start();
     } else {
       route(c, FilterChainMatcher.Connection.tcp(destination, peer), null, false);
     }
@@ -392,13 +396,17 @@ public final class ListenerServer extends VerticleBase {
   private final class Sniff {
     private final Accepted c;
     private final ListenerConfig.Sniffing sniffing;
+    private final boolean tls;
+    private final boolean http;
     private final CompositeByteBuf read;
     private long timer = -1;
     private boolean done;
 
-    Sniff(Accepted c) {
+    Sniff(Accepted c, boolean tls, boolean http) {
       this.c = c;
       this.sniffing = c.handling.sniffing();
+      this.tls = tls;
+      this.http = http;
       this.read = c.downstream.channelHandlerContext().alloc().compositeBuffer(Integer.MAX_VALUE);
     }
 
@@ -453,17 +461,17 @@ public final class ListenerServer extends VerticleBase {
      * @param fin whether the client has shut down its side
      */
     private void finish(boolean last, boolean fin) {
-      Sniffed tls = sniffing.tls() ? TlsInspector.inspect(read) : Sniffed.NOT_FOUND;
-      if (tls.status() == Sniffed.Status.NEED_MORE && !last) {
+      Sniffed hello = tls ? TlsInspector.inspect(read) : Sniffed.NOT_FOUND;
+      if (hello.status() == Sniffed.Status.NEED_MORE && !last) {
         return;
       }
-      Sniffed found = tls.status() == Sniffed.Status.FOUND ? tls : Sniffed.NOT_FOUND;
-      if (found == Sniffed.NOT_FOUND && sniffing.http()) {
-        Sniffed http = HttpInspector.inspect(read);
-        if (http.status() == Sniffed.Status.NEED_MORE && !last) {
+      Sniffed found = hello.status() == Sniffed.Status.FOUND ? hello : Sniffed.NOT_FOUND;
+      if (found == Sniffed.NOT_FOUND && http) {
+        Sniffed request = HttpInspector.inspect(read);
+        if (request.status() == Sniffed.Status.NEED_MORE && !last) {
           return;
         }
-        found = http.status() == Sniffed.Status.FOUND ? http : Sniffed.NOT_FOUND;
+        found = request.status() == Sniffed.Status.FOUND ? request : Sniffed.NOT_FOUND;
       }
       done = true;
       cancelTimer();
