@@ -42,7 +42,11 @@ public final class AccessLog {
     /** HTTP: the upstream connection closed or reset before the response headers */
     UPSTREAM_RESET("UC", "upstream_reset_before_response_started{connection_termination}"),
     /** HTTP: the request could not be parsed or its headers were too large */
-    BAD_REQUEST("DPE", "http1.codec_error");
+    BAD_REQUEST("DPE", "http1.codec_error"),
+    /** HTTP: no byte either way for stream_idle_timeout */
+    STREAM_IDLE_TIMEOUT("SI", "stream_idle_timeout"),
+    /** HTTP: the whole request did not arrive within request_timeout */
+    REQUEST_TIMEOUT("-", "request_overall_timeout");
 
     private final String flag;
     private final String details;

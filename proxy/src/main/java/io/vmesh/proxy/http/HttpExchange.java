@@ -364,6 +364,24 @@ final class HttpExchange {
     resetUpstream();
   }
 
+  /** Whether the response headers have gone downstream. */
+  boolean responseStarted() {
+    return headersSent;
+  }
+
+  /** stream_idle_timeout or request_timeout: 408 if the response has not begun, else the stream is cut. */
+  void timedOut(String text, Result result) {
+    if (finished) {
+      return;
+    }
+    if (headersSent) {
+      finish(0, result.flag(), result, true);
+    } else {
+      localReply(HttpResponseStatus.REQUEST_TIMEOUT, text, result.flag(), result, true);
+    }
+    resetUpstream();
+  }
+
   void downstreamClosed() {
     if (finished) {
       return;
