@@ -2,6 +2,7 @@ package io.vmesh.proxy.accesslog;
 
 import java.net.InetSocketAddress;
 import java.time.Instant;
+import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -122,8 +123,7 @@ public final class AccessLog {
   public record Scope(String chain, String serverName, Consumer<Entry> observer) {
   }
 
-  private final AccessLogFormat format;
-  private final Consumer<String> out;
+  private final List<AccessLogger> loggers;
   private final Scope scope;
 
   public AccessLog() {
@@ -131,18 +131,30 @@ public final class AccessLog {
   }
 
   public AccessLog(AccessLogFormat format, Consumer<String> out) {
-    this(format, out, null);
+    this(List.of(new AccessLogger(format::format, out)), null);
   }
 
-  private AccessLog(AccessLogFormat format, Consumer<String> out, Scope scope) {
-    this.format = format;
-    this.out = out;
+  private AccessLog(List<AccessLogger> loggers, Scope scope) {
+    this.loggers = loggers;
     this.scope = scope;
+  }
+
+  /** Standard output, as the default log writes it: Envoy's {@code StdoutAccessLog}. */
+  public static Consumer<String> stdout() {
+    return LOG::info;
   }
 
   /** This log for one connection: its entries get the scope's chain and server name, and go to its observer. */
   public AccessLog scoped(Scope s) {
-    return new AccessLog(format, out, s);
+    return new AccessLog(loggers, s);
+  }
+
+  /**
+   * This log written by the {@code access_log} loggers of a filter or listener instead, when it has any;
+   * without, the default line (Istio's format on standard output) stays.
+   */
+  public AccessLog to(List<AccessLogger> configured) {
+    return configured.isEmpty() ? this : new AccessLog(configured, scope);
   }
 
   public void log(Entry entry) {
@@ -151,7 +163,9 @@ public final class AccessLog {
       e = entry.in(scope);
       scope.observer().accept(e);
     }
-    out.accept(format.format(e));
+    for (AccessLogger logger : loggers) {
+      logger.log(e);
+    }
   }
 
   /** The line for {@code e} in the default format, without the trailing newline. */

@@ -1,17 +1,20 @@
 package io.vmesh.proxy.listener;
 
+import io.vmesh.proxy.accesslog.AccessLogger;
 import java.net.InetSocketAddress;
+import java.util.List;
 import java.util.Optional;
 
 /**
  * A listener as the proxy runs it. {@code bindToPort} false: it only receives connections handed off by
  * a {@code useOriginalDst} listener. {@code readsOriginalDst}: chains are matched against the address the
  * connection was originally sent to (use_original_dst or the original_dst listener filter), not the
- * listener's own.
+ * listener's own. {@code accessLogs}: its {@code access_log}, for connections that end before a filter
+ * chain serves them (empty: the default log).
  */
 public record ListenerConfig(String name, InetSocketAddress address, boolean bindToPort, boolean useOriginalDst,
                              boolean readsOriginalDst, FilterChainMatcher<FilterChainConfig> chains,
-                             FilterChainConfig defaultChain, Sniffing sniffing) {
+                             FilterChainConfig defaultChain, Sniffing sniffing, List<AccessLogger> accessLogs) {
 
   /**
    * The listener filters configured to read a connection's first bytes before its chain is chosen. Each

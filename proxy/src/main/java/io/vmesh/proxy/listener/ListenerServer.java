@@ -203,7 +203,7 @@ public final class ListenerServer extends VerticleBase {
         // nothing to hand off or dial: not a redirected connection
         acceptingStats.loopRefused.increment();
         downstream.close();
-        accessLog.log(new AccessLog.Entry(start, accepting.name(), peer, null, null, 0, 0, elapsedMillis(startNanos),
+        accessLog.to(accepting.accessLogs()).log(new AccessLog.Entry(start, accepting.name(), peer, null, null, 0, 0, elapsedMillis(startNanos),
             Result.NO_ORIGINAL_DST));
         return;
       }
@@ -238,11 +238,13 @@ public final class ListenerServer extends VerticleBase {
       return;
     }
     c.chain = chain.get().name().isEmpty() ? null : chain.get().name();
+    // from here on the chain's filter logs the connection (its access_log, else the default)
+    c.log = accessLog.to(chain.get().accessLogs());
     if (chain.get().http() != null) {
       Runnable finished = active(c);
       ProxyStats.HttpStats httpStats = stats.http(chain.get().http().statPrefix());
       httpStats.connections.increment();
-      AccessLog scoped = accessLog.scoped(new AccessLog.Scope(c.chain, c.serverName, e -> {
+      AccessLog scoped = c.log.scoped(new AccessLog.Scope(c.chain, c.serverName, e -> {
         httpStats.request(e.http() == null ? 0 : e.http().status(), e.durationMillis());
         if (e.cluster() != null) {
           stats.cluster(e.cluster()).requestTime.record(e.durationMillis());
@@ -358,6 +360,7 @@ public final class ListenerServer extends VerticleBase {
     InetSocketAddress upstreamHost;
     InetSocketAddress upstreamLocal;
     String failureReason;
+    AccessLog log;
 
     Accepted(NetSocketInternal downstream, RuntimeConfig config, ListenerConfig handling, ListenerStats acceptingStats,
              ListenerStats handlingStats, InetSocketAddress peer, InetSocketAddress destination, Instant start, long startNanos) {
@@ -370,6 +373,7 @@ public final class ListenerServer extends VerticleBase {
       this.destination = destination;
       this.start = start;
       this.startNanos = startNanos;
+      this.log = accessLog.to(handling.accessLogs());
     }
 
     void refuse(ByteBuf alreadyRead, String cluster, Result result) {
@@ -383,7 +387,7 @@ public final class ListenerServer extends VerticleBase {
     void log(String cluster, long received, long sent, Result result) {
       long millis = elapsedMillis(startNanos);
       handlingStats.connectionLength.record(millis);
-      accessLog.log(new AccessLog.Entry(start, handling.name(), chain, peer, destination, cluster, upstreamHost, upstreamLocal,
+      log.log(new AccessLog.Entry(start, handling.name(), chain, peer, destination, cluster, upstreamHost, upstreamLocal,
           serverName, received, sent, millis, result, failureReason, null));
     }
   }
