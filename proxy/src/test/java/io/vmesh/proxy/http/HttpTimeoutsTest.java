@@ -135,7 +135,8 @@ class HttpTimeoutsTest {
       assertThat(c.send(RawHttp.request("GET", "x", "/two")).text()).as("kept alive").isEqualTo("ok /two");
       assertThat(c.closedByServer()).isTrue();
     }
-    assertThat(stat("http.idle.downstream_cx_idle_timeout")).isEqualTo(before + 1);
+    // other tests' connections to this listener (HTTP/2 ones among them) may go idle meanwhile too
+    assertThat(stat("http.idle.downstream_cx_idle_timeout")).isGreaterThan(before);
   }
 
   @Test
@@ -149,7 +150,7 @@ class HttpTimeoutsTest {
       assertThat(r.headers()).containsEntry("connection", "close");
       assertThat(c.closedByServer()).isTrue();
     }
-    assertThat(stat("http.idle.downstream_rq_idle_timeout")).isEqualTo(before + 1);
+    assertThat(stat("http.idle.downstream_rq_idle_timeout")).isGreaterThan(before);
   }
 
   @Test
@@ -224,6 +225,24 @@ class HttpTimeoutsTest {
         });
     assertThat(body.toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS)).isEqualTo("ok /h2");
     assertThat(goAway.future().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS)).as("GOAWAY NO_ERROR").isZero();
+  }
+
+  @Test
+  void anHttp2StreamWhoseBodyStopsGets408AndTheConnectionServesOn() throws Exception {
+    HttpClient h2 = vertx.httpClientBuilder()
+        .with(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false))
+        .with(new PoolOptions().setHttp2MaxSize(1)).build();
+    RequestOptions post = new RequestOptions().setMethod(HttpMethod.POST).setHost("127.0.0.1").setPort(idle).setURI("/h2-body");
+    Future<String> timedOut = h2.request(post).compose(req -> {
+      req.setChunked(true);
+      // part of the body, never the end
+      req.write("abc");
+      return req.response().compose(res -> res.body().map(b -> res.statusCode() + " " + b));
+    });
+    assertThat(timedOut.toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS)).isEqualTo("408 stream timeout");
+    Future<String> next = h2.request(new RequestOptions(post).setMethod(HttpMethod.GET).setURI("/after"))
+        .compose(req -> req.send().compose(res -> res.body().map(b -> b.toString())));
+    assertThat(next.toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS)).isEqualTo("ok /after");
   }
 
   private long stat(String name) {
