@@ -2,6 +2,7 @@ package io.vmesh.proxy.accesslog;
 
 import java.net.InetSocketAddress;
 import java.time.Instant;
+import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -42,7 +43,11 @@ public final class AccessLog {
     /** HTTP: the upstream connection closed or reset before the response headers */
     UPSTREAM_RESET("UC", "upstream_reset_before_response_started{connection_termination}"),
     /** HTTP: the request could not be parsed or its headers were too large */
-    BAD_REQUEST("DPE", "http1.codec_error");
+    BAD_REQUEST("DPE", "http1.codec_error"),
+    /** HTTP: no byte either way for stream_idle_timeout */
+    STREAM_IDLE_TIMEOUT("SI", "stream_idle_timeout"),
+    /** HTTP: the whole request did not arrive within request_timeout */
+    REQUEST_TIMEOUT("-", "request_overall_timeout");
 
     private final String flag;
     private final String details;
@@ -118,8 +123,7 @@ public final class AccessLog {
   public record Scope(String chain, String serverName, Consumer<Entry> observer) {
   }
 
-  private final AccessLogFormat format;
-  private final Consumer<String> out;
+  private final List<AccessLogger> loggers;
   private final Scope scope;
 
   public AccessLog() {
@@ -127,18 +131,30 @@ public final class AccessLog {
   }
 
   public AccessLog(AccessLogFormat format, Consumer<String> out) {
-    this(format, out, null);
+    this(List.of(new AccessLogger(format::format, out)), null);
   }
 
-  private AccessLog(AccessLogFormat format, Consumer<String> out, Scope scope) {
-    this.format = format;
-    this.out = out;
+  private AccessLog(List<AccessLogger> loggers, Scope scope) {
+    this.loggers = loggers;
     this.scope = scope;
+  }
+
+  /** Standard output, as the default log writes it: Envoy's {@code StdoutAccessLog}. */
+  public static Consumer<String> stdout() {
+    return LOG::info;
   }
 
   /** This log for one connection: its entries get the scope's chain and server name, and go to its observer. */
   public AccessLog scoped(Scope s) {
-    return new AccessLog(format, out, s);
+    return new AccessLog(loggers, s);
+  }
+
+  /**
+   * This log written by the {@code access_log} loggers of a filter or listener instead, when it has any;
+   * without, the default line (Istio's format on standard output) stays.
+   */
+  public AccessLog to(List<AccessLogger> configured) {
+    return configured.isEmpty() ? this : new AccessLog(configured, scope);
   }
 
   public void log(Entry entry) {
@@ -147,7 +163,9 @@ public final class AccessLog {
       e = entry.in(scope);
       scope.observer().accept(e);
     }
-    out.accept(format.format(e));
+    for (AccessLogger logger : loggers) {
+      logger.log(e);
+    }
   }
 
   /** The line for {@code e} in the default format, without the trailing newline. */

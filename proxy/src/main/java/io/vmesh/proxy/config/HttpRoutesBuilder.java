@@ -14,6 +14,7 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.vmesh.proxy.cluster.WeightedClusters;
 import io.vmesh.proxy.http.Http2Options;
 import io.vmesh.proxy.http.HttpConnectionManagerConfig;
+import io.vmesh.proxy.http.HttpTimeouts;
 import io.vmesh.proxy.http.RouteTable;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -90,8 +91,27 @@ final class HttpRoutesBuilder {
         return null;
       }
     }
-    return problems.size() == before && table != null ? new HttpConnectionManagerConfig(hcm.getStatPrefix(), table, codec, http2)
-        : null;
+    HttpTimeouts timeouts = timeouts(hcm, at);
+    String rdsName = hcm.hasRds() ? hcm.getRds().getRouteConfigName() : null;
+    return problems.size() == before && table != null
+        ? new HttpConnectionManagerConfig(hcm.getStatPrefix(), table, codec, http2, rdsName, timeouts) : null;
+  }
+
+  /** The connection manager's timeouts, Envoy's defaults where unset; 0s turns one off. */
+  private HttpTimeouts timeouts(HttpConnectionManager hcm, String at) {
+    HttpTimeouts d = HttpTimeouts.DEFAULTS;
+    var common = hcm.getCommonHttpProtocolOptions();
+    String cat = at + ".common_http_protocol_options";
+    return new HttpTimeouts(
+        hcm.hasStreamIdleTimeout() ? RuntimeConfigBuilder.timeoutMillis(hcm.getStreamIdleTimeout(), at + ".stream_idle_timeout", problems)
+            : d.streamIdleMillis(),
+        hcm.hasRequestTimeout() ? RuntimeConfigBuilder.timeoutMillis(hcm.getRequestTimeout(), at + ".request_timeout", problems)
+            : d.requestMillis(),
+        common.hasIdleTimeout() ? RuntimeConfigBuilder.timeoutMillis(common.getIdleTimeout(), cat + ".idle_timeout", problems)
+            : d.idleMillis(),
+        common.hasMaxConnectionDuration()
+            ? RuntimeConfigBuilder.timeoutMillis(common.getMaxConnectionDuration(), cat + ".max_connection_duration", problems)
+            : d.maxConnectionDurationMillis());
   }
 
   /** The RDS table the filter names, or null: a problem, or the table has not arrived (then the name is noted). */

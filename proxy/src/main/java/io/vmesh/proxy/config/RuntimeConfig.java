@@ -13,6 +13,7 @@ import io.envoyproxy.envoy.admin.v3.RoutesConfigDump;
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.vmesh.proxy.cluster.ClusterConfig;
+import io.vmesh.proxy.http.RouteTable;
 import io.vmesh.proxy.listener.ListenerConfig;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -43,12 +44,13 @@ public final class RuntimeConfig {
   private final Set<String> warmingListeners;
   private final Set<String> warmingClusters;
   private final AdsConfig ads;
+  private final Map<String, RouteTable> routeTables;
 
   RuntimeConfig(Bootstrap bootstrap, Map<String, ListenerConfig> listeners, Map<String, ClusterConfig> clusters,
                 Map<InetSocketAddress, ListenerConfig> handoffExact, Map<String, ListenerConfig> handoffWildcard,
                 InetSocketAddress admin, Instant loadedAt, XdsResources xds,
                 Map<String, XdsResources.Versioned<Listener>> activeListeners, Set<String> warmingListeners,
-                Set<String> warmingClusters, AdsConfig ads) {
+                Set<String> warmingClusters, AdsConfig ads, Map<String, RouteTable> routeTables) {
     this.bootstrap = bootstrap;
     this.listeners = listeners;
     this.clusters = clusters;
@@ -61,6 +63,15 @@ public final class RuntimeConfig {
     this.warmingListeners = warmingListeners;
     this.warmingClusters = warmingClusters;
     this.ads = ads;
+    this.routeTables = routeTables;
+  }
+
+  /**
+   * The route table received over RDS under {@code name}, checked against this configuration's clusters;
+   * empty when this configuration has none of that name.
+   */
+  public Optional<RouteTable> routeTable(String name) {
+    return Optional.ofNullable(routeTables.get(name));
   }
 
   /** The resources received over xDS that this configuration was built from. */

@@ -26,6 +26,7 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.netty.util.NetUtil;
+import io.vmesh.proxy.accesslog.AccessLogger;
 import io.vmesh.proxy.cluster.ClusterConfig;
 import io.vmesh.proxy.cluster.LoadBalancer;
 import io.vmesh.proxy.cluster.OutlierDetection;
@@ -223,7 +224,7 @@ public final class RuntimeConfigBuilder {
     }
     return new RuntimeConfig(bootstrap, Collections.unmodifiableMap(listeners), Collections.unmodifiableMap(clusters),
         Map.copyOf(exact), Map.copyOf(wildcard), admin, clock.instant(), xds, Collections.unmodifiableMap(active),
-        Set.copyOf(warmingListeners), Set.copyOf(warmingClusters), ads);
+        Set.copyOf(warmingListeners), Set.copyOf(warmingClusters), ads, Map.copyOf(rds));
   }
 
   /** Adds a listener that built; false when it did not or its name or address is taken. */
@@ -489,10 +490,14 @@ public final class RuntimeConfigBuilder {
     if (problems.size() != before) {
       return null;
     }
-    ListenerConfig.Sniffing sniffing = new ListenerConfig.Sniffing(
-        tlsInspector && (matcher.usesServerNames() || matcher.usesTransportProtocol() || matcher.usesApplicationProtocols()),
-        httpInspector && matcher.usesApplicationProtocols(), timeout, l.getContinueOnListenerFiltersTimeout());
-    return new ListenerConfig(l.getName(), address, bind, useOriginalDst, readsOriginalDst, matcher, defaultChain, sniffing);
+    ListenerConfig.Sniffing sniffing = new ListenerConfig.Sniffing(tlsInspector, httpInspector, timeout,
+        l.getContinueOnListenerFiltersTimeout());
+    List<AccessLogger> accessLogs = AccessLogBuilder.build(l.getAccessLogList(), at + ".access_log", problems);
+    if (problems.size() != before) {
+      return null;
+    }
+    return new ListenerConfig(l.getName(), address, bind, useOriginalDst, readsOriginalDst, matcher, defaultChain, sniffing,
+        accessLogs);
   }
 
   private FilterChainConfig chain(FilterChain fc, String at, Set<String> missingRoutes) {
@@ -509,7 +514,8 @@ public final class RuntimeConfigBuilder {
     }
     if (config.get() instanceof HttpConnectionManager hcm) {
       HttpConnectionManagerConfig http = new HttpRoutesBuilder(problems, this::knownCluster, rds, missingRoutes).build(hcm, fat);
-      return http == null ? null : FilterChainConfig.http(fc.getName(), http);
+      List<AccessLogger> logs = AccessLogBuilder.build(hcm.getAccessLogList(), fat + ".access_log", problems);
+      return http == null ? null : FilterChainConfig.http(fc.getName(), http).withAccessLogs(logs);
     }
     if (!(config.get() instanceof TcpProxy tcp)) {
       problems.add(ConfigException.at(fat, config.get().getDescriptorForType().getFullName() + " is not a network filter"));
@@ -551,7 +557,8 @@ public final class RuntimeConfigBuilder {
       long idle = timeoutMillis(tcp.getIdleTimeout(), fat + ".idle_timeout", problems);
       route = idle < 0 ? null : route.withIdleTimeout(idle);
     }
-    return route == null ? null : FilterChainConfig.tcp(fc.getName(), route);
+    List<AccessLogger> logs = AccessLogBuilder.build(tcp.getAccessLogList(), fat + ".access_log", problems);
+    return route == null ? null : FilterChainConfig.tcp(fc.getName(), route).withAccessLogs(logs);
   }
 
   /** Envoy's own rule: an ORIGINAL_DST cluster balances by itself (CLUSTER_PROVIDED), every other type by lb_policy. */

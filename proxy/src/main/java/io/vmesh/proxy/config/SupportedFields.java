@@ -24,7 +24,11 @@ import io.envoyproxy.envoy.config.core.v3.GrpcService;
 import io.envoyproxy.envoy.config.core.v3.TransportSocket;
 import io.envoyproxy.envoy.config.core.v3.BindConfig;
 import io.envoyproxy.envoy.config.core.v3.CidrRange;
+import io.envoyproxy.envoy.config.accesslog.v3.AccessLog;
 import io.envoyproxy.envoy.config.core.v3.Http1ProtocolOptions;
+import io.envoyproxy.envoy.config.core.v3.SubstitutionFormatString;
+import io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog;
+import io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StdoutAccessLog;
 import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
@@ -85,7 +89,7 @@ public final class SupportedFields {
   private static final Map<String, Message> TYPED_CONFIGS = typedConfigs(TcpProxy.getDefaultInstance(),
       HttpConnectionManager.getDefaultInstance(), Router.getDefaultInstance(), OriginalDst.getDefaultInstance(),
       TlsInspector.getDefaultInstance(), HttpInspector.getDefaultInstance(), HttpProtocolOptions.getDefaultInstance(),
-      UpstreamTlsContext.getDefaultInstance());
+      UpstreamTlsContext.getDefaultInstance(), StdoutAccessLog.getDefaultInstance(), FileAccessLog.getDefaultInstance());
 
   private SupportedFields() {
   }
@@ -104,7 +108,7 @@ public final class SupportedFields {
     put(m, AggregatedConfigSource.getDescriptor());
     put(m, Listener.getDescriptor(), "name", "address", "filter_chains", "default_filter_chain", "use_original_dst",
         "bind_to_port", "listener_filters", "listener_filters_timeout", "continue_on_listener_filters_timeout",
-        "traffic_direction");
+        "traffic_direction", "access_log");
     put(m, ListenerFilter.getDescriptor(), "name", "typed_config");
     put(m, OriginalDst.getDescriptor());
     put(m, TlsInspector.getDescriptor());
@@ -114,12 +118,17 @@ public final class SupportedFields {
         "application_protocols", "direct_source_prefix_ranges", "source_type", "source_prefix_ranges", "source_ports");
     put(m, CidrRange.getDescriptor(), "address_prefix", "prefix_len");
     put(m, Filter.getDescriptor(), "name", "typed_config");
-    put(m, TcpProxy.getDescriptor(), "stat_prefix", "cluster", "weighted_clusters", "idle_timeout");
+    put(m, TcpProxy.getDescriptor(), "stat_prefix", "cluster", "weighted_clusters", "idle_timeout", "access_log");
     put(m, TcpProxy.WeightedCluster.getDescriptor(), "clusters");
     put(m, TcpProxy.WeightedCluster.ClusterWeight.getDescriptor(), "name", "weight");
     put(m, HttpConnectionManager.getDescriptor(), "stat_prefix", "codec_type", "route_config", "rds", "http_filters",
-        "http2_protocol_options");
+        "http2_protocol_options", "stream_idle_timeout", "request_timeout", "common_http_protocol_options", "access_log");
+    put(m, io.envoyproxy.envoy.config.core.v3.HttpProtocolOptions.getDescriptor(), "idle_timeout", "max_connection_duration");
     put(m, Rds.getDescriptor(), "config_source", "route_config_name");
+    put(m, AccessLog.getDescriptor(), "name", "typed_config");
+    put(m, StdoutAccessLog.getDescriptor(), "log_format");
+    put(m, FileAccessLog.getDescriptor(), "path", "log_format");
+    put(m, SubstitutionFormatString.getDescriptor(), "text_format_source", "json_format");
     put(m, Http2ProtocolOptions.getDescriptor(), "max_concurrent_streams", "initial_stream_window_size",
         "initial_connection_window_size");
     put(m, Http1ProtocolOptions.getDescriptor());
@@ -150,7 +159,7 @@ public final class SupportedFields {
     put(m, UpstreamTlsContext.getDescriptor(), "common_tls_context");
     put(m, CommonTlsContext.getDescriptor(), "validation_context");
     put(m, CertificateValidationContext.getDescriptor(), "trusted_ca");
-    put(m, DataSource.getDescriptor(), "filename");
+    put(m, DataSource.getDescriptor(), "filename", "inline_string");
     put(m, BindConfig.getDescriptor(), "source_address");
     put(m, ClusterLoadAssignment.getDescriptor(), "cluster_name", "endpoints");
     put(m, LocalityLbEndpoints.getDescriptor(), "lb_endpoints");

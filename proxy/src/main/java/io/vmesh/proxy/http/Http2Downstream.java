@@ -44,6 +44,9 @@ final class Http2Downstream {
   private final Promise<Void> closed = Promise.promise();
   /** Open streams by id, for the client's RST_STREAM to reach a stream that is not reading. */
   private final Map<Integer, Stream> streams = new HashMap<>();
+  // idle_timeout runs while no stream is open; max_connection_duration sends GOAWAY (streams in flight finish)
+  private long idleTimer = -1;
+  private long durationTimer = -1;
 
   Http2Downstream(HttpScope scope, NetSocketInternal socket, Http2Options options) {
     this.scope = scope;
@@ -113,9 +116,45 @@ final class Http2Downstream {
         ReferenceCountUtil.release(event);
       }
     });
-    socket.closeHandler(v -> closed.tryComplete());
+    socket.closeHandler(v -> {
+      stopIdle();
+      if (durationTimer >= 0) {
+        scope.vertx().cancelTimer(durationTimer);
+      }
+      closed.tryComplete();
+    });
+    startIdle();
+    long maxDuration = scope.hcm().timeouts().maxConnectionDurationMillis();
+    if (maxDuration > 0) {
+      durationTimer = scope.context().setTimer(maxDuration, id -> {
+        durationTimer = -1;
+        scope.stats().http(scope.hcm().statPrefix()).maxDurationReached.increment();
+        socket.close();
+      });
+    }
     HttpConnectionManager.replay(socket, alreadyRead);
     return closed.future();
+  }
+
+  private void startIdle() {
+    long idle = scope.hcm().timeouts().idleMillis();
+    if (idle > 0 && idleTimer < 0) {
+      idleTimer = scope.context().setTimer(idle, id -> {
+        idleTimer = -1;
+        if (streams.isEmpty()) {
+          scope.stats().http(scope.hcm().statPrefix()).idleTimeouts.increment();
+          // GOAWAY, then the close
+          socket.close();
+        }
+      });
+    }
+  }
+
+  private void stopIdle() {
+    if (idleTimer >= 0) {
+      scope.vertx().cancelTimer(idleTimer);
+      idleTimer = -1;
+    }
   }
 
   /** One stream: its request read by a {@link RequestReader}, its response written back as HTTP/2 frames. */
@@ -129,6 +168,7 @@ final class Http2Downstream {
       channel = ctx.channel();
       reader = new RequestReader(scope, this, ctx.alloc());
       streams.put(((Http2StreamChannel) channel).stream().id(), this);
+      stopIdle();
     }
 
     void resetByClient() {
@@ -154,6 +194,9 @@ final class Http2Downstream {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
       streams.remove(((Http2StreamChannel) channel).stream().id());
+      if (streams.isEmpty()) {
+        startIdle();
+      }
       scope.context().emit(null, v -> reader.closed());
     }
 

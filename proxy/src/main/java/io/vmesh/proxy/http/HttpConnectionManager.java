@@ -27,6 +27,7 @@ import io.vmesh.proxy.listener.Sniffed;
 import io.vmesh.proxy.stats.ProxyStats;
 import java.net.InetSocketAddress;
 import java.time.Clock;
+import java.util.function.Supplier;
 
 /**
  * Envoy's {@code http_connection_manager} on one accepted downstream connection. The codec follows
@@ -39,8 +40,12 @@ import java.time.Clock;
  */
 public final class HttpConnectionManager {
 
-  /** Where the connection came from and what serves it. */
-  public record Downstream(String listener, InetSocketAddress peer, InetSocketAddress destination, RuntimeConfig config) {
+  /**
+   * Where the connection came from and what serves it: the configuration it was accepted with, and the
+   * running one (RDS routes are looked up there at each request).
+   */
+  public record Downstream(String listener, InetSocketAddress peer, InetSocketAddress destination, RuntimeConfig config,
+                           Supplier<RuntimeConfig> current) {
   }
 
   private final NetSocketInternal socket;
@@ -53,8 +58,8 @@ public final class HttpConnectionManager {
     this.socket = socket;
     this.hcm = hcm;
     // called on the connection's own context (the accept handler's): exchanges and upstream clients stay on it
-    this.scope = new HttpScope(vertx, (ContextInternal) vertx.getOrCreateContext(), hcm, downstream, upstreams, stats,
-        accessLog, clock, false);
+    this.scope = new HttpScope(vertx, (ContextInternal) vertx.getOrCreateContext(), hcm, downstream,
+        new RouteSource(hcm, downstream.config(), downstream.current()), upstreams, stats, accessLog, clock, false);
   }
 
   /**
@@ -164,6 +169,10 @@ public final class HttpConnectionManager {
     private final boolean finAlreadyRead;
     private final RequestReader reader;
     private boolean inputShutdown;
+    // idle_timeout runs while no request is in flight; max_connection_duration drains the connection
+    private long idleTimer = -1;
+    private long durationTimer = -1;
+    private boolean draining;
 
     Http1(ByteBuf alreadyRead, boolean finAlreadyRead) {
       this.alreadyRead = alreadyRead;
@@ -176,13 +185,27 @@ public final class HttpConnectionManager {
       pipeline.addBefore("handler", "vmesh-http-codec", new HttpServerCodec(new HttpDecoderConfig()
           .setMaxInitialLineLength(RequestReader.MAX_HEADERS_BYTES).setMaxHeaderSize(RequestReader.MAX_HEADERS_BYTES).setMaxChunkSize(64 * 1024)));
       pipeline.addAfter("vmesh-http-codec", "vmesh-http-expect", new HttpServerExpectContinueHandler());
-      socket.messageHandler(reader::onMessage);
+      socket.messageHandler(msg -> {
+        if (msg instanceof HttpRequest) {
+          stopIdle();
+        }
+        reader.onMessage(msg);
+      });
       socket.eventHandler(this::onEvent);
       socket.exceptionHandler(t -> socket.close());
       socket.closeHandler(v -> {
+        stopIdle();
+        if (durationTimer >= 0) {
+          scope.vertx().cancelTimer(durationTimer);
+        }
         reader.closed();
         closed.tryComplete();
       });
+      startIdle();
+      long maxDuration = hcm.timeouts().maxConnectionDurationMillis();
+      if (maxDuration > 0) {
+        durationTimer = scope.context().setTimer(maxDuration, id -> onMaxDuration());
+      }
       replay(socket, alreadyRead);
       if (finAlreadyRead) {
         onEvent(ChannelInputShutdownEvent.INSTANCE);
@@ -225,17 +248,48 @@ public final class HttpConnectionManager {
       socket.resume();
     }
 
+    private void startIdle() {
+      long idle = hcm.timeouts().idleMillis();
+      if (idle > 0 && idleTimer < 0) {
+        idleTimer = scope.context().setTimer(idle, id -> {
+          idleTimer = -1;
+          if (reader.between()) {
+            scope.stats().http(hcm.statPrefix()).idleTimeouts.increment();
+            socket.close();
+          }
+        });
+      }
+    }
+
+    private void stopIdle() {
+      if (idleTimer >= 0) {
+        scope.vertx().cancelTimer(idleTimer);
+        idleTimer = -1;
+      }
+    }
+
+    /** Envoy's drain at max_connection_duration: closed now if between requests, else after the response in flight. */
+    private void onMaxDuration() {
+      durationTimer = -1;
+      scope.stats().http(hcm.statPrefix()).maxDurationReached.increment();
+      draining = true;
+      if (reader.between()) {
+        socket.close();
+      }
+    }
+
     @Override
     public boolean keepAlive(HttpRequest request) {
-      return !inputShutdown && request.protocolVersion().equals(HttpVersion.HTTP_1_1) && HttpUtil.isKeepAlive(request);
+      return !inputShutdown && !draining && request.protocolVersion().equals(HttpVersion.HTTP_1_1) && HttpUtil.isKeepAlive(request);
     }
 
     @Override
     public void done(boolean close) {
-      if (close || inputShutdown) {
+      if (close || inputShutdown || draining) {
         socket.close();
       } else {
         socket.resume();
+        startIdle();
       }
     }
   }

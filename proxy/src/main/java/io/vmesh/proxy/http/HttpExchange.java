@@ -33,6 +33,7 @@ import io.vertx.core.streams.WriteStream;
 import io.vmesh.proxy.accesslog.AccessLog;
 import io.vmesh.proxy.accesslog.AccessLog.Result;
 import io.vmesh.proxy.cluster.ClusterConfig;
+import io.vmesh.proxy.config.RuntimeConfig;
 import io.vmesh.proxy.stats.ProxyStats.ClusterStats;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -60,6 +61,8 @@ final class HttpExchange {
   private static final String RESET = "upstream connect error or disconnect/reset before headers. reset reason: connection termination";
 
   private final HttpScope scope;
+  // the configuration this request was routed with: its clusters, to the end of the request
+  private final RuntimeConfig config;
   private final RequestReader reader;
   private final RequestReader.Transport transport;
   private final HttpRequest request;
@@ -88,9 +91,10 @@ final class HttpExchange {
    * @param body the whole request body, or null when it is streamed
    * @param streamedBody the streamed request body, or null when it was read whole
    */
-  HttpExchange(HttpScope scope, RequestReader reader, RequestReader.Transport transport, HttpRequest request, byte[] body,
-               RequestBody streamedBody, boolean keepAlive, Instant start, long startNanos) {
+  HttpExchange(HttpScope scope, RuntimeConfig config, RequestReader reader, RequestReader.Transport transport, HttpRequest request,
+               byte[] body, RequestBody streamedBody, boolean keepAlive, Instant start, long startNanos) {
     this.scope = scope;
+    this.config = config;
     this.reader = reader;
     this.transport = transport;
     this.request = request;
@@ -113,7 +117,7 @@ final class HttpExchange {
   void start(RouteTable.Route chosen) {
     route = chosen;
     clusterName = route.action().clusters().pick();
-    cluster = scope.downstream().config().clusters().get(clusterName);
+    cluster = config.clusters().get(clusterName);
     clusterStats = scope.stats().cluster(clusterName);
     long timeout = route.action().timeoutMillis();
     if (timeout > 0) {
@@ -125,7 +129,7 @@ final class HttpExchange {
   private void attempt() {
     InetSocketAddress target;
     if (cluster.type() == ClusterConfig.Type.ORIGINAL_DST) {
-      if (scope.downstream().config().isOwnListener(scope.downstream().destination())) {
+      if (config.isOwnListener(scope.downstream().destination())) {
         // not redirected by iptables: dialling it would reach this proxy again, forever
         localReply(HttpResponseStatus.SERVICE_UNAVAILABLE, "no healthy upstream", "UH", Result.LOOP_REFUSED, false);
         return;
@@ -356,6 +360,24 @@ final class HttpExchange {
       finish(0, "UT", Result.UPSTREAM_TIMEOUT, true);
     } else {
       localReply(HttpResponseStatus.GATEWAY_TIMEOUT, "upstream request timeout", "UT", Result.UPSTREAM_TIMEOUT, false);
+    }
+    resetUpstream();
+  }
+
+  /** Whether the response headers have gone downstream. */
+  boolean responseStarted() {
+    return headersSent;
+  }
+
+  /** stream_idle_timeout or request_timeout: 408 if the response has not begun, else the stream is cut. */
+  void timedOut(String text, Result result) {
+    if (finished) {
+      return;
+    }
+    if (headersSent) {
+      finish(0, result.flag(), result, true);
+    } else {
+      localReply(HttpResponseStatus.REQUEST_TIMEOUT, text, result.flag(), result, true);
     }
     resetUpstream();
   }

@@ -10,13 +10,13 @@ import java.time.Instant;
 
 /**
  * What every exchange on one downstream connection shares: the filter's config, where the connection
- * came from, the upstream clients of its event loop, stats and log, and whether it speaks HTTP/2.
+ * came from, where its requests find their routes, the upstream clients of its event loop, stats and log, and whether it speaks HTTP/2.
  */
 record HttpScope(Vertx vertx, ContextInternal context, HttpConnectionManagerConfig hcm, HttpConnectionManager.Downstream downstream,
-                 UpstreamHttpClients upstreams, ProxyStats stats, AccessLog accessLog, Clock clock, boolean http2) {
+                 RouteSource routes, UpstreamHttpClients upstreams, ProxyStats stats, AccessLog accessLog, Clock clock, boolean http2) {
 
   HttpScope withHttp2() {
-    return new HttpScope(vertx, context, hcm, downstream, upstreams, stats, accessLog, clock, true);
+    return new HttpScope(vertx, context, hcm, downstream, routes, upstreams, stats, accessLog, clock, true);
   }
 
   void log(Instant start, long startNanos, String method, String path, String cluster, long received, long sent,

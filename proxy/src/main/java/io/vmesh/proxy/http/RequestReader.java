@@ -55,6 +55,8 @@ final class RequestReader {
 
   private final HttpScope scope;
   private final Transport transport;
+  // what exchanges write through: each write is activity for stream_idle_timeout
+  private final Transport tracked;
   private final ByteBufAllocator alloc;
   private HttpRequest head;
   private CompositeByteBuf body;
@@ -62,19 +64,31 @@ final class RequestReader {
   private Instant requestStart;
   private long requestStartNanos;
   private HttpExchange current;
+  /** What the request being read routes by, resolved at its headers. */
+  private RouteSource.Routing routing;
   /** The body of the request in flight while it streams upstream (a route without retries); null otherwise. */
   private RequestBody streaming;
   private boolean broken;
+  // the stream's timers (stream_idle_timeout, request_timeout), from its request headers to its end
+  private long lastActivityNanos;
+  private long streamIdleTimer = -1;
+  private long requestTimer = -1;
 
   RequestReader(HttpScope scope, Transport transport, ByteBufAllocator alloc) {
     this.scope = scope;
     this.transport = transport;
+    this.tracked = new Tracked(transport);
     this.alloc = alloc;
   }
 
   /** No exchange is in flight. */
   boolean idle() {
     return current == null;
+  }
+
+  /** No request is being read or answered: the connection may be closed without cutting one. */
+  boolean between() {
+    return current == null && head == null;
   }
 
   /** A message from the codec, released here. */
@@ -86,6 +100,7 @@ final class RequestReader {
       if (msg instanceof HttpRequest request) {
         requestStart = scope.clock().instant();
         requestStartNanos = System.nanoTime();
+        startTimers();
         if (request.decoderResult().isFailure()) {
           badRequest(request.decoderResult().cause());
           return;
@@ -96,9 +111,18 @@ final class RequestReader {
           return;
         }
         head = request;
+        routing = scope.routes().next();
         body = alloc.compositeBuffer(Integer.MAX_VALUE);
         bodyTooLarge = false;
         startStreaming(request);
+      }
+      if (msg instanceof HttpContent) {
+        lastActivityNanos = System.nanoTime();
+        if (msg instanceof LastHttpContent && requestTimer >= 0) {
+          // the whole request is in: request_timeout is over
+          cancelTimer(requestTimer);
+          requestTimer = -1;
+        }
       }
       if (msg instanceof HttpContent content && head != null) {
         if (content.decoderResult().isFailure()) {
@@ -126,6 +150,7 @@ final class RequestReader {
 
   /** The downstream connection or stream is gone. */
   void closed() {
+    stopTimers();
     releaseBody();
     if (current != null) {
       current.downstreamClosed();
@@ -140,6 +165,7 @@ final class RequestReader {
   }
 
   private void badRequest(Throwable cause) {
+    stopTimers();
     broken = true;
     head = null;
     releaseBody();
@@ -171,7 +197,7 @@ final class RequestReader {
         transport.pause();
       }
     });
-    current = new HttpExchange(scope, this, transport, request, null, streaming, transport.keepAlive(request),
+    current = new HttpExchange(scope, routing.config(), this, tracked, request, null, streaming, transport.keepAlive(request),
         requestStart, requestStartNanos);
     current.start(route.get());
   }
@@ -183,7 +209,7 @@ final class RequestReader {
     byte[] bytes = ByteBufUtil.getBytes(body);
     releaseBody();
     transport.pause();
-    current = new HttpExchange(scope, this, transport, request, bytes, null, transport.keepAlive(request),
+    current = new HttpExchange(scope, routing.config(), this, tracked, request, bytes, null, transport.keepAlive(request),
         requestStart, requestStartNanos);
     Optional<RouteTable.Route> route = route(request);
     if (route.isEmpty()) {
@@ -196,7 +222,7 @@ final class RequestReader {
   }
 
   private Optional<RouteTable.Route> route(HttpRequest request) {
-    return scope.hcm().routes().route(request.headers().get(HttpHeaderNames.HOST), request.uri(), name -> header(request, name));
+    return routing.table().route(request.headers().get(HttpHeaderNames.HOST), request.uri(), name -> header(request, name));
   }
 
   static String header(HttpRequest request, String name) {
@@ -217,8 +243,122 @@ final class RequestReader {
       return;
     }
     current = null;
+    stopTimers();
     // answered before its body was all read (an early reply, a timeout): the rest cannot be told from a next request
     boolean bodyUnread = exchange.streamedBody() != null && !exchange.streamedBody().ended();
     transport.done(close || bodyUnread || !exchange.keepAlive());
+  }
+
+  private void startTimers() {
+    stopTimers();
+    lastActivityNanos = System.nanoTime();
+    HttpTimeouts timeouts = scope.hcm().timeouts();
+    if (timeouts.streamIdleMillis() > 0) {
+      streamIdleTimer = scope.context().setTimer(timeouts.streamIdleMillis(), id -> onStreamIdle());
+    }
+    if (timeouts.requestMillis() > 0) {
+      requestTimer = scope.context().setTimer(timeouts.requestMillis(), id -> onRequestTimeout());
+    }
+  }
+
+  private void stopTimers() {
+    cancelTimer(streamIdleTimer);
+    cancelTimer(requestTimer);
+    streamIdleTimer = -1;
+    requestTimer = -1;
+  }
+
+  private void cancelTimer(long id) {
+    if (id >= 0) {
+      scope.vertx().cancelTimer(id);
+    }
+  }
+
+  /** One timer per stream, moved on when it fires early rather than reset at every byte. */
+  private void onStreamIdle() {
+    streamIdleTimer = -1;
+    long idleMillis = (System.nanoTime() - lastActivityNanos) / 1_000_000;
+    long left = scope.hcm().timeouts().streamIdleMillis() - idleMillis;
+    if (left > 0) {
+      streamIdleTimer = scope.context().setTimer(left, id -> onStreamIdle());
+      return;
+    }
+    scope.stats().http(scope.hcm().statPrefix()).streamIdleTimeouts.increment();
+    timedOut("stream timeout", Result.STREAM_IDLE_TIMEOUT);
+  }
+
+  private void onRequestTimeout() {
+    requestTimer = -1;
+    if (current != null && current.responseStarted()) {
+      // Envoy disarms request_timeout once the response has begun
+      return;
+    }
+    scope.stats().http(scope.hcm().statPrefix()).requestTimeouts.increment();
+    timedOut("request timeout", Result.REQUEST_TIMEOUT);
+  }
+
+  /** Envoy's answer to a stream timeout: 408 before the response began, else the stream reset (HTTP/1.1: the connection closed). */
+  private void timedOut(String text, Result result) {
+    stopTimers();
+    if (current != null) {
+      current.timedOut(text, result);
+      return;
+    }
+    if (head == null) {
+      return;
+    }
+    // still reading a request that is routed once whole: the rest of it cannot be told from a next request
+    HttpRequest request = head;
+    broken = true;
+    head = null;
+    releaseBody();
+    transport.write(HttpExchange.localReply(HttpResponseStatus.REQUEST_TIMEOUT, text, true)).onComplete(ar -> transport.done(true));
+    scope.log(requestStart, requestStartNanos, request.method().name(), request.uri(), null, 0, text.length(),
+        HttpResponseStatus.REQUEST_TIMEOUT.code(), result.flag(), result);
+  }
+
+  /** The transport, with each write counted as activity for stream_idle_timeout. */
+  private final class Tracked implements Transport {
+    private final Transport inner;
+
+    Tracked(Transport inner) {
+      this.inner = inner;
+    }
+
+    @Override
+    public Future<Void> write(HttpObject message) {
+      lastActivityNanos = System.nanoTime();
+      return inner.write(message);
+    }
+
+    @Override
+    public boolean writeQueueFull() {
+      return inner.writeQueueFull();
+    }
+
+    @Override
+    public void drainHandler(Handler<Void> handler) {
+      inner.drainHandler(handler);
+    }
+
+    @Override
+    public void pause() {
+      inner.pause();
+    }
+
+    @Override
+    public void resume() {
+      inner.resume();
+    }
+
+    @Override
+    public boolean keepAlive(HttpRequest request) {
+      return inner.keepAlive(request);
+    }
+
+    @Override
+    public void done(boolean close) {
+      inner.done(close);
+    }
   }
 }

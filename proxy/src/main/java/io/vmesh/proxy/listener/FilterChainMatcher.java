@@ -67,24 +67,20 @@ public final class FilterChainMatcher<T> {
   private static final int SOURCE_PORT = 8;
 
   private final Step root;
-  // the criteria that some chain sets: a listener filter that feeds none of them need not run
-  private final boolean[] used;
+  // which listener filters a destination needs: a listener filter that feeds no reachable chain need not run
+  private final InspectionIndex inspection;
 
-  private FilterChainMatcher(Step root, boolean[] used) {
+  private FilterChainMatcher(Step root, InspectionIndex inspection) {
     this.root = root;
-    this.used = used;
+    this.inspection = inspection;
   }
 
-  public boolean usesServerNames() {
-    return used[SERVER_NAMES];
-  }
-
-  public boolean usesTransportProtocol() {
-    return used[TRANSPORT_PROTOCOL];
-  }
-
-  public boolean usesApplicationProtocols() {
-    return used[APPLICATION_PROTOCOLS];
+  /**
+   * Which inspectors a connection to {@code destination} needs before its chain can be chosen: what the
+   * chains it can still reach by destination port and IP match on (see {@link InspectionIndex}).
+   */
+  public InspectionIndex.Needs needsInspection(InetSocketAddress destination) {
+    return inspection.needs(destination);
   }
 
   /**
@@ -98,22 +94,20 @@ public final class FilterChainMatcher<T> {
     }
     List<String> problems = new ArrayList<>();
     Node root = new Node();
-    boolean[] used = new boolean[LEVELS];
+    InspectionIndex inspection = new InspectionIndex(ANY);
     for (int i = 0; i < chains.size(); i++) {
       String at = path + "[" + i + "].filter_chain_match";
       List<List<Object>> keys = keys(matches.get(i), at, problems);
       if (keys != null) {
-        for (int level = 0; level < LEVELS; level++) {
-          used[level] |= !keys.get(level).equals(List.of(ANY));
-        }
         insert(root, keys, 0, new Leaf(i, chains.get(i)), at, path, problems);
+        inspection.add(keys, List.of(ANY));
       }
     }
     if (!problems.isEmpty()) {
       // a chain with several values per criterion can collide on several leaves: say it once
       throw new ConfigException(problems.stream().distinct().toList());
     }
-    return new FilterChainMatcher<>(root.children.isEmpty() ? null : freeze(root, 0), used);
+    return new FilterChainMatcher<>(root.children.isEmpty() ? null : freeze(root, 0), inspection.freeze());
   }
 
   /** The chain for {@code c}, or empty when none matches. */

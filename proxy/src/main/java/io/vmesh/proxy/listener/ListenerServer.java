@@ -44,7 +44,8 @@ import java.util.function.Supplier;
  * Binds every listener of the configuration that binds a port, on one event loop (one instance per
  * loop; Vert.x spreads accepted connections over them), and serves each accepted connection: original
  * destination, hand-off ({@code use_original_dst}), listener filters, filter chain, cluster, relay. The configuration is
- * read once per connection, so a new one applies to new connections only. A new configuration's
+ * read once per connection, so a new one applies to new connections only (except RDS routes, which an HTTP
+ * connection looks up per request: {@code RouteSource}). A new configuration's
  * listener set is applied by {@link #bind} (before it is swapped in) and {@link #unbindRemoved} (after).
  */
 public final class ListenerServer extends VerticleBase {
@@ -202,7 +203,7 @@ public final class ListenerServer extends VerticleBase {
         // nothing to hand off or dial: not a redirected connection
         acceptingStats.loopRefused.increment();
         downstream.close();
-        accessLog.log(new AccessLog.Entry(start, accepting.name(), peer, null, null, 0, 0, elapsedMillis(startNanos),
+        accessLog.to(accepting.accessLogs()).log(new AccessLog.Entry(start, accepting.name(), peer, null, null, 0, 0, elapsedMillis(startNanos),
             Result.NO_ORIGINAL_DST));
         return;
       }
@@ -216,8 +217,12 @@ public final class ListenerServer extends VerticleBase {
       handlingStats.accepted.increment();
     }
     Accepted c = new Accepted(downstream, config, handling, acceptingStats, handlingStats, peer, destination, start, startNanos);
-    if (handling.sniffing().active()) {
-      new Sniff(c).start();
+    // only the inspectors that a chain this destination can still reach matches on (decided without reading)
+    InspectionIndex.Needs needs = handling.chains().needsInspection(destination);
+    boolean tls = handling.sniffing().tls() && needs.tls();
+    boolean http = handling.sniffing().http() && needs.http();
+    if (tls || http) {
+      new Sniff(c, tls, http).start();
     } else {
       route(c, FilterChainMatcher.Connection.tcp(destination, peer), null, false);
     }
@@ -233,17 +238,19 @@ public final class ListenerServer extends VerticleBase {
       return;
     }
     c.chain = chain.get().name().isEmpty() ? null : chain.get().name();
+    // from here on the chain's filter logs the connection (its access_log, else the default)
+    c.log = accessLog.to(chain.get().accessLogs());
     if (chain.get().http() != null) {
       Runnable finished = active(c);
       ProxyStats.HttpStats httpStats = stats.http(chain.get().http().statPrefix());
       httpStats.connections.increment();
-      AccessLog scoped = accessLog.scoped(new AccessLog.Scope(c.chain, c.serverName, e -> {
+      AccessLog scoped = c.log.scoped(new AccessLog.Scope(c.chain, c.serverName, e -> {
         httpStats.request(e.http() == null ? 0 : e.http().status(), e.durationMillis());
         if (e.cluster() != null) {
           stats.cluster(e.cluster()).requestTime.record(e.durationMillis());
         }
       }));
-      HttpConnectionManager.Downstream d = new HttpConnectionManager.Downstream(c.handling.name(), c.peer, c.destination, c.config);
+      HttpConnectionManager.Downstream d = new HttpConnectionManager.Downstream(c.handling.name(), c.peer, c.destination, c.config, configs);
       new HttpConnectionManager(vertx, c.downstream, chain.get().http(), d, httpUpstreams, stats, scoped, clock)
           .start(alreadyRead, finAlreadyRead).onComplete(v -> {
             finished.run();
@@ -353,6 +360,7 @@ public final class ListenerServer extends VerticleBase {
     InetSocketAddress upstreamHost;
     InetSocketAddress upstreamLocal;
     String failureReason;
+    AccessLog log;
 
     Accepted(NetSocketInternal downstream, RuntimeConfig config, ListenerConfig handling, ListenerStats acceptingStats,
              ListenerStats handlingStats, InetSocketAddress peer, InetSocketAddress destination, Instant start, long startNanos) {
@@ -365,6 +373,7 @@ public final class ListenerServer extends VerticleBase {
       this.destination = destination;
       this.start = start;
       this.startNanos = startNanos;
+      this.log = accessLog.to(handling.accessLogs());
     }
 
     void refuse(ByteBuf alreadyRead, String cluster, Result result) {
@@ -378,7 +387,7 @@ public final class ListenerServer extends VerticleBase {
     void log(String cluster, long received, long sent, Result result) {
       long millis = elapsedMillis(startNanos);
       handlingStats.connectionLength.record(millis);
-      accessLog.log(new AccessLog.Entry(start, handling.name(), chain, peer, destination, cluster, upstreamHost, upstreamLocal,
+      log.log(new AccessLog.Entry(start, handling.name(), chain, peer, destination, cluster, upstreamHost, upstreamLocal,
           serverName, received, sent, millis, result, failureReason, null));
     }
   }
@@ -391,13 +400,17 @@ public final class ListenerServer extends VerticleBase {
   private final class Sniff {
     private final Accepted c;
     private final ListenerConfig.Sniffing sniffing;
+    private final boolean tls;
+    private final boolean http;
     private final CompositeByteBuf read;
     private long timer = -1;
     private boolean done;
 
-    Sniff(Accepted c) {
+    Sniff(Accepted c, boolean tls, boolean http) {
       this.c = c;
       this.sniffing = c.handling.sniffing();
+      this.tls = tls;
+      this.http = http;
       this.read = c.downstream.channelHandlerContext().alloc().compositeBuffer(Integer.MAX_VALUE);
     }
 
@@ -452,17 +465,17 @@ public final class ListenerServer extends VerticleBase {
      * @param fin whether the client has shut down its side
      */
     private void finish(boolean last, boolean fin) {
-      Sniffed tls = sniffing.tls() ? TlsInspector.inspect(read) : Sniffed.NOT_FOUND;
-      if (tls.status() == Sniffed.Status.NEED_MORE && !last) {
+      Sniffed hello = tls ? TlsInspector.inspect(read) : Sniffed.NOT_FOUND;
+      if (hello.status() == Sniffed.Status.NEED_MORE && !last) {
         return;
       }
-      Sniffed found = tls.status() == Sniffed.Status.FOUND ? tls : Sniffed.NOT_FOUND;
-      if (found == Sniffed.NOT_FOUND && sniffing.http()) {
-        Sniffed http = HttpInspector.inspect(read);
-        if (http.status() == Sniffed.Status.NEED_MORE && !last) {
+      Sniffed found = hello.status() == Sniffed.Status.FOUND ? hello : Sniffed.NOT_FOUND;
+      if (found == Sniffed.NOT_FOUND && http) {
+        Sniffed request = HttpInspector.inspect(read);
+        if (request.status() == Sniffed.Status.NEED_MORE && !last) {
           return;
         }
-        found = http.status() == Sniffed.Status.FOUND ? http : Sniffed.NOT_FOUND;
+        found = request.status() == Sniffed.Status.FOUND ? request : Sniffed.NOT_FOUND;
       }
       done = true;
       cancelTimer();

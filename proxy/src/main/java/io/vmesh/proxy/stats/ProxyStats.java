@@ -134,11 +134,21 @@ public final class ProxyStats {
     public final Counter requests;
     private final Counter[] byClass = new Counter[6];
     public final DistributionSummary requestTime;
+    /** Connections closed by idle_timeout, requests ended by stream_idle_timeout and by request_timeout. */
+    public final Counter idleTimeouts;
+    public final Counter streamIdleTimeouts;
+    public final Counter requestTimeouts;
+    /** Connections drained at max_connection_duration. */
+    public final Counter maxDurationReached;
 
     HttpStats(ProxyStats s, String prefix) {
       Family f = s.family("http", prefix, "envoy_http_conn_manager_prefix");
       connections = f.counter("downstream_cx_total");
       requests = f.counter("downstream_rq_total");
+      idleTimeouts = f.counter("downstream_cx_idle_timeout");
+      streamIdleTimeouts = f.counter("downstream_rq_idle_timeout");
+      requestTimeouts = f.counter("downstream_rq_timeout");
+      maxDurationReached = f.counter("downstream_cx_max_duration_reached");
       for (int c = 1; c <= 5; c++) {
         byClass[c] = f.classCounter("downstream_rq", c);
       }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.vmesh.proxy.http.HttpConnectionManagerConfig;
+import io.vmesh.proxy.http.HttpTimeouts;
 import io.vmesh.proxy.listener.FilterChainMatcher.Connection;
 import java.net.InetSocketAddress;
 import java.time.Clock;
@@ -97,5 +98,39 @@ class HttpRoutesBuilderTest {
         .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactly(
             "static_resources.listeners[0]: a static listener cannot wait for routes [8080] from RDS; put it in LDS "
                 + "or its routes inline"));
+  }
+
+  @Test
+  void timeoutsTakeEnvoysDefaultsZeroTurnsOneOffAndABadOneIsRefusedByPath() throws Exception {
+    String routes = "route_config: { virtual_hosts: [ { name: v, domains: [ \"*\" ], routes: [ { match: { prefix: / }, route: { cluster: a } } ] } ] }";
+    assertThat(hcm(build("stat_prefix: http\n" + routes)).timeouts()).isEqualTo(HttpTimeouts.DEFAULTS);
+    assertThat(HttpTimeouts.DEFAULTS).isEqualTo(new HttpTimeouts(300_000, 0, 3_600_000, 0));
+    assertThat(hcm(build("""
+        stat_prefix: http
+        stream_idle_timeout: 0s
+        request_timeout: 2.5s
+        common_http_protocol_options: { idle_timeout: 30s, max_connection_duration: 600s }
+        """ + routes)).timeouts()).isEqualTo(new HttpTimeouts(0, 2_500, 30_000, 600_000));
+    assertThatThrownBy(() -> build("""
+        stat_prefix: http
+        stream_idle_timeout: -1s
+        common_http_protocol_options: { idle_timeout: 0.0001s, headers_with_underscores_action: REJECT_REQUEST }
+        """ + routes)).isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).singleElement().asString()
+        .startsWith("static_resources.listeners[0].filter_chains[0].filters[0].typed_config.common_http_protocol_options"
+            + ".headers_with_underscores_action: field not supported"));
+    assertThatThrownBy(() -> build("""
+        stat_prefix: http
+        stream_idle_timeout: -1s
+        common_http_protocol_options: { idle_timeout: 0.0001s }
+        """ + routes)).isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactly(
+            "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.stream_idle_timeout: must be 0 (none) or at least 1ms",
+            "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.common_http_protocol_options.idle_timeout: "
+                + "must be 0 (none) or at least 1ms"));
+  }
+
+  private static HttpConnectionManagerConfig hcm(RuntimeConfig config) {
+    return config.listeners().get("http")
+        .chainFor(Connection.tcp(new InetSocketAddress("127.0.0.1", 8080), new InetSocketAddress("127.0.0.1", 1)))
+        .orElseThrow().http();
   }
 }

@@ -73,7 +73,9 @@ class SupportedFieldsTest {
                 + "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector, "
                 + "type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector, "
                 + "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions, "
-                + "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext)"));
+                + "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext, "
+                + "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog, "
+                + "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog)"));
   }
 
   @Test

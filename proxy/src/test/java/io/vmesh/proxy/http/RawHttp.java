@@ -60,6 +60,12 @@ final class RawHttp implements AutoCloseable {
     socket.getOutputStream().flush();
   }
 
+  /** Writes bytes without reading. */
+  void write(String text) throws IOException {
+    socket.getOutputStream().write(text.getBytes(StandardCharsets.ISO_8859_1));
+    socket.getOutputStream().flush();
+  }
+
   Response read() throws IOException {
     String statusLine = line();
     int status = Integer.parseInt(statusLine.split(" ")[1]);

@@ -27,7 +27,8 @@ import org.junit.jupiter.api.Test;
 /**
  * tls_inspector and http_inspector in the running proxy, on loopback: chains chosen by SNI and by the
  * sniffed protocol, the sniffed bytes delivered upstream untouched, the timeout with and without
- * continue, and a listener whose chains need no sniffing never waiting for a server-first protocol.
+ * continue, and a listener (or a destination of it) whose chains need no sniffing never waiting for a
+ * server-first protocol.
  */
 class ListenerFiltersTest {
 
@@ -46,6 +47,7 @@ class ListenerFiltersTest {
   private int sniffing;
   private int portsOnly;
   private int strict;
+  private int byDestination;
   private int admin;
 
   @BeforeEach
@@ -56,6 +58,7 @@ class ListenerFiltersTest {
     sniffing = freePort();
     portsOnly = freePort();
     strict = freePort();
+    byDestination = freePort();
     admin = freePort();
     String yaml = """
         admin: { address: { socket_address: { address: 127.0.0.1, port_value: %1$d } } }
@@ -86,12 +89,22 @@ class ListenerFiltersTest {
               filters: [ { name: t, typed_config: { "@type": "%6$s", stat_prefix: s, cluster: tls-a } } ]
             default_filter_chain:
               filters: [ { name: t, typed_config: { "@type": "%6$s", stat_prefix: s, cluster: banner } } ]
+          - name: by-destination
+            address: { socket_address: { address: 0.0.0.0, port_value: %10$d } }
+            %5$s
+            filter_chains:
+            - filter_chain_match: { prefix_ranges: [ { address_prefix: 127.0.0.2, prefix_len: 32 } ] }
+              filters: [ { name: t, typed_config: { "@type": "%6$s", stat_prefix: s, cluster: banner } } ]
+            - filter_chain_match: { prefix_ranges: [ { address_prefix: 127.0.0.1, prefix_len: 32 } ], application_protocols: [ http/1.1 ] }
+              filters: [ { name: t, typed_config: { "@type": "%6$s", stat_prefix: s, cluster: http } } ]
+            - filter_chain_match: { prefix_ranges: [ { address_prefix: 127.0.0.1, prefix_len: 32 } ] }
+              filters: [ { name: t, typed_config: { "@type": "%6$s", stat_prefix: s, cluster: banner } } ]
           clusters:
           - %7$s
           - %8$s
           - %9$s
         """.formatted(admin, sniffing, portsOnly, strict, FILTERS, TCP,
-        tlsA.cluster("tls-a"), http.cluster("http"), banner.cluster("banner"));
+        tlsA.cluster("tls-a"), http.cluster("http"), banner.cluster("banner"), byDestination);
     RuntimeConfig config = RuntimeConfigBuilder.build(BootstrapLoader.parse(yaml, false), Clock.systemUTC());
     proxy = new ProxyServer(new ProxyServer.Settings(1, "127.0.0.1", 0), config);
     proxy.start();
@@ -159,6 +172,29 @@ class ListenerFiltersTest {
   }
 
   @Test
+  void aDestinationWhoseReachableChainsNeedNoSniffingDoesNotWaitWhileAnotherOnTheSameListenerDoes() throws Exception {
+    // 127.0.0.2 reaches only a plain TCP chain; 127.0.0.1 reaches one that matches application protocols.
+    // Without continue, a wait would end in the timeout's close and no greeting.
+    long started = System.nanoTime();
+    try (Socket s = connect("127.0.0.2", byDestination)) {
+      byte[] line = new byte[11];
+      int n = s.getInputStream().readNBytes(line, 0, line.length);
+      assertThat(text(Arrays.copyOf(line, n))).isEqualTo("220 ready\r\n");
+    }
+    assertThat((System.nanoTime() - started) / 1_000_000).as("ms until the server's greeting").isLessThan(1000);
+    assertThat(stat("listener.by-destination.downstream_pre_cx_timeout")).isZero();
+
+    String request = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    assertThat(text(exchange(byDestination, bytes(request)))).isEqualTo(request);
+    assertThat(http.accepted.get()).isEqualTo(1);
+    try (Socket s = connect("127.0.0.1", byDestination)) {
+      assertThat(s.getInputStream().read()).as("sniffed, timed out, closed: nothing relayed").isEqualTo(-1);
+    }
+    assertThat(stat("listener.by-destination.downstream_pre_cx_timeout")).isEqualTo(1);
+    assertThat(banner.accepted.get()).isEqualTo(1);
+  }
+
+  @Test
   void aFinWhileSniffingEndsTheWaitAndFollowsTheBytesUpstream() throws Exception {
     assertThat(text(exchange(strict, bytes("GE")))).isEqualTo("220 ready\r\nGE");
     assertThat(stat("listener.strict.downstream_pre_cx_timeout")).isZero();
@@ -191,8 +227,12 @@ class ListenerFiltersTest {
   }
 
   private static Socket connect(int port) throws IOException {
+    return connect("127.0.0.1", port);
+  }
+
+  private static Socket connect(String ip, int port) throws IOException {
     Socket s = new Socket();
-    s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5000);
+    s.connect(new InetSocketAddress(ip, port), 5000);
     s.setSoTimeout(5000);
     return s;
   }

@@ -9,7 +9,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.UInt32Value;
-import com.sun.net.httpserver.HttpServer;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.vertx.core.net.SelfSignedCertificate;
@@ -288,25 +287,17 @@ class XdsClientTest {
   }
 
   private int origin(String says) throws IOException {
-    HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
-    server.createContext("/", exchange -> {
-      if (exchange.getRequestURI().getPath().startsWith("/slow")) {
-        // a request that is still in flight while the test changes the configuration
-        slowArrived.countDown();
-        try {
-          Thread.sleep(2000);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
+    TestOrigin origin = new TestOrigin(says, () -> {
+      // a request that is still in flight while the test changes the configuration
+      slowArrived.countDown();
+      try {
+        Thread.sleep(2000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
       }
-      byte[] body = (says + " " + exchange.getRequestURI().getPath()).getBytes(StandardCharsets.UTF_8);
-      exchange.sendResponseHeaders(200, body.length);
-      exchange.getResponseBody().write(body);
-      exchange.close();
     });
-    server.start();
-    cleanup.add(() -> server.stop(0));
-    return server.getAddress().getPort();
+    cleanup.add(origin);
+    return origin.port();
   }
 
   private static Socket connect(int port) throws IOException {
