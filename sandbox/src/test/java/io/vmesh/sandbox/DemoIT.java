@@ -56,7 +56,7 @@ class DemoIT {
         .as("injected pods").hasSize(4);
 
     // 2: the access-log lines it prints are one connection seen by both sidecars
-    List<AccessLogLine> logged = out.lines().map(String::strip).map(AccessLogLine::parse).flatMap(Optional::stream).toList();
+    List<AccessLogLine> logged = out.lines().map(l -> l.strip().replaceFirst("^sidecar: ", "")).map(AccessLogLine::parse).flatMap(Optional::stream).toList();
     AccessLogLine outbound = logged.stream().filter(l -> l.listener().equals("0.0.0.0_9080")).findFirst().orElseThrow();
     assertThat(outbound.upstreamCluster()).isEqualTo("outbound|9080||reviews.bookinfo.svc.cluster.local");
     assertThat(outbound.responseCode()).isEqualTo("200");
