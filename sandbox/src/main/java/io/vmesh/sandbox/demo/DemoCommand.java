@@ -35,6 +35,7 @@ import picocli.CommandLine.Option;
 public final class DemoCommand implements Callable<Integer> {
 
   static final String NAMESPACE = "bookinfo";
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(DemoCommand.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   // generous: pods are JVMs and Python programs starting on a machine that may be busy
   private static final Duration WAIT = Duration.ofSeconds(300);
@@ -98,8 +99,11 @@ public final class DemoCommand implements Callable<Integer> {
       new PolicySteps(this).outboundPolicy();
       step(5, "Status after the changes, and teardown");
       show("get", "tc,mp", "-A");
-    } catch (StepFailed | SandboxException | IllegalArgumentException | IllegalStateException e) {
+    } catch (StepFailed | SandboxException e) {
       failure = e.getMessage();
+    } catch (RuntimeException e) { // a bug of the demo itself: say so with the whole exception, still clean up
+      failure = e.toString();
+      LOG.error("the demo failed unexpectedly", e);
     } finally {
       if (box != null) {
         say("  tearing down: pods (preStop, SIGTERM), node agent, operator, API server, network namespaces %s*", prefix);

@@ -57,7 +57,7 @@ final class PolicySteps {
       throw new StepFailed("without a policy both reviews versions should answer, without errors; counted " + before);
     }
     for (String file : List.of("20-reviews-canary.yaml", "30-reviews-v2.yaml")) {
-      Map<String, Integer> weights = apply(file, this::routeWeights, "the route for reviews");
+      Map<String, Integer> weights = apply(file, this::routeWeights, PolicySteps::expectedWeights, "the route for reviews");
       Map<String, Double> expected = new LinkedHashMap<>();
       DemoCommand.shares(weights).forEach((cluster, share) -> expected.put(versionOf.get(cluster), share));
       check(expected, measure());
@@ -107,7 +107,7 @@ final class PolicySteps {
     demo.say("  %s is a server outside the mesh: no Service names it", url);
     external(url, destination, true, "PassthroughCluster");
 
-    apply("40-registry-only.yaml", this::catchAllCluster, "virtualOutbound's catch-all chain");
+    apply("40-registry-only.yaml", this::catchAllCluster, PolicySteps::expectedCatchAll, "virtualOutbound's catch-all chain");
     external(url, destination, false, "BlackHoleCluster");
     Http.Answer known = Http.get(pods, productpage, REVIEWS_URL);
     demo.say("  GET %s (a Service of the mesh) still answers: %s", REVIEWS_URL, known.summary());
@@ -115,7 +115,7 @@ final class PolicySteps {
       throw new StepFailed("under REGISTRY_ONLY a Service of the mesh should still answer; got " + known.summary());
     }
 
-    apply("30-reviews-v2.yaml", this::catchAllCluster, "virtualOutbound's catch-all chain");
+    apply("30-reviews-v2.yaml", this::catchAllCluster, PolicySteps::expectedCatchAll, "virtualOutbound's catch-all chain");
     external(url, destination, true, "PassthroughCluster");
   }
 
@@ -142,9 +142,10 @@ final class PolicySteps {
 
   /**
    * Applies a policy file, waits for the operator to report it Ready for its current generation, then until the
-   * productpage's sidecar runs what it says, and returns that part of the sidecar's config.
+   * productpage's sidecar runs what it says ({@code inSidecar} of its config_dump equals {@code fromSpec} of the
+   * policy's spec), and returns that part of the sidecar's config.
    */
-  private <T> T apply(String file, Function<JsonNode, T> inSidecar, String what) {
+  private <T> T apply(String file, Function<JsonNode, T> inSidecar, Function<JsonNode, T> fromSpec, String what) {
     demo.show("apply", "--validate=false", "-f", policies.resolve(file).toString());
     demo.awaitKubectl("MeshPolicy " + POLICY + " Ready=True for its latest generation", s -> {
       String[] f = s.split(" ");
@@ -152,7 +153,7 @@ final class PolicySteps {
     }, "get", "mp", POLICY, "-n", DemoCommand.NAMESPACE, "-o",
         "jsonpath={.metadata.generation} {.status.observedGeneration} {.status.conditions[?(@.type==\"Ready\")].status}");
     JsonNode spec = demo.kubectlJson("get", "mp", POLICY, "-n", DemoCommand.NAMESPACE, "-o", "json").path("spec");
-    Object expected = what.startsWith("virtualOutbound") ? expectedCatchAll(spec) : expectedWeights(spec);
+    T expected = fromSpec.apply(spec);
     T running = DemoCommand.await("productpage's sidecar to run " + what + " of " + file,
         () -> {
           T now = inSidecar.apply(pods.configDump(productpage));
