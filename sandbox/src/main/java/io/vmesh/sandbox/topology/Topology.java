@@ -287,6 +287,14 @@ public final class Topology implements AutoCloseable {
       }
     }
     removeNetns(nodeNetns);
+    // a hosts file written for a pod whose namespace was already gone (the node agent stopping mid-change)
+    if (Files.isDirectory(ETC_NETNS)) {
+      try (Stream<Path> etc = Files.list(ETC_NETNS)) {
+        etc.filter(d -> d.getFileName().toString().startsWith(netnsPrefix())).forEach(Topology::deleteTree);
+      } catch (IOException e) {
+        LOG.warn("cannot list {}: {}", ETC_NETNS, e.toString());
+      }
+    }
     deleteTree(workDir);
   }
 
