@@ -85,21 +85,44 @@ public class AdsBench {
 
   // ---------------------------------------------------------------- the operator side (this JVM)
 
-  /** The same mesh for every proxy (50 services), with a revision that a "MeshPolicy change" bumps in the routes. */
+  /**
+   * The same mesh for every proxy (50 services) laid out as the generator does: the outbound clusters, endpoints and
+   * route table are the same instances for everyone, each proxy has its own snapshot object with its own inbound
+   * listener and an inbound cluster built anew per proxy (equal content, another instance). A "MeshPolicy change" bumps
+   * the route revision; an "endpoint change" moves one endpoint of one service. Every change rebuilds every proxy's
+   * snapshot object, as a debounced rebuild does.
+   */
   static final class BenchSource implements SnapshotSource {
-    volatile ProxySnapshot current = AdsBench.snapshot(0);
+    volatile java.util.Map<ProxyId, ProxySnapshot> current = java.util.Map.of();
     final List<Consumer<Set<ProxyId>>> listeners = new CopyOnWriteArrayList<>();
 
     public Optional<ProxySnapshot> snapshot(ProxyId proxy) {
-      return Optional.of(current);
+      return Optional.ofNullable(current.get(proxy));
     }
 
     public void onChange(Consumer<Set<ProxyId>> listener) {
       listeners.add(listener);
     }
+
+    void build(List<ProxyId> proxies, int routeRevision, int endpointRevision) {
+      Mesh mesh = mesh(routeRevision, endpointRevision);
+      java.util.Map<ProxyId, ProxySnapshot> next = new java.util.HashMap<>();
+      for (ProxyId id : proxies) {
+        List<Cluster> clusters = new ArrayList<>(mesh.clusters);
+        clusters.add(Cluster.newBuilder().setName("inbound|8080||").setType(Cluster.DiscoveryType.ORIGINAL_DST).build());
+        next.put(id, new ProxySnapshot(clusters, new ArrayList<>(mesh.endpoints),
+            List.of(Listener.newBuilder().setName("0.0.0.0_80").build(), Listener.newBuilder().setName("virtualInbound")
+                .setStatPrefix("inbound_" + id.podName()).build()),
+            mesh.routes));
+      }
+      current = next;
+    }
   }
 
-  static ProxySnapshot snapshot(int revision) {
+  record Mesh(List<Cluster> clusters, List<ClusterLoadAssignment> endpoints, List<RouteConfiguration> routes) {
+  }
+
+  static Mesh mesh(int revision, int endpointRevision) {
     List<Cluster> clusters = new ArrayList<>();
     List<ClusterLoadAssignment> endpoints = new ArrayList<>();
     VirtualHost.Builder hosts = VirtualHost.newBuilder().setName("all").addDomains("*");
@@ -108,15 +131,16 @@ public class AdsBench {
       clusters.add(Cluster.newBuilder().setName(name).setType(Cluster.DiscoveryType.EDS).build());
       LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder();
       for (int e = 0; e < 10; e++) {
+        // the endpoint change: service 0's first endpoint moves
+        String ip = s == 0 && e == 0 ? "10.3." + (endpointRevision / 250) + "." + (endpointRevision % 250) : "10.1." + s + "." + e;
         locality.addLbEndpoints(LbEndpoint.newBuilder().setEndpoint(Endpoint.newBuilder().setAddress(Address.newBuilder()
-            .setSocketAddress(SocketAddress.newBuilder().setAddress("10.1." + s + "." + e).setPortValue(8080)))));
+            .setSocketAddress(SocketAddress.newBuilder().setAddress(ip).setPortValue(8080)))));
       }
       endpoints.add(ClusterLoadAssignment.newBuilder().setClusterName(name).addEndpoints(locality).build());
       hosts.addRoutes(Route.newBuilder().setName("r" + s + "-rev" + revision)
           .setMatch(RouteMatch.newBuilder().setPrefix("/svc-" + s)).setRoute(RouteAction.newBuilder().setCluster(name)));
     }
-    return new ProxySnapshot(clusters, endpoints, List.of(Listener.newBuilder().setName("0.0.0.0_80").build()),
-        List.of(RouteConfiguration.newBuilder().setName("80").addVirtualHosts(hosts).build()));
+    return new Mesh(clusters, endpoints, List.of(RouteConfiguration.newBuilder().setName("80").addVirtualHosts(hosts).build()));
   }
 
   static void server(int n, int rounds) throws Exception {
@@ -146,21 +170,14 @@ public class AdsBench {
       }
       SharedIndexInformer<Pod> pods = kube.pods().inAnyNamespace().inform();
       BenchSource source = new BenchSource();
+      source.build(ids, 0, 0);
       SyncStatus status = new SyncStatus();
       vertx = Vertx.vertx();
       // the real authenticator, timed: how much of a storm is the API server stand-in answering TokenReviews
-      TokenReviewAuthenticator real = new TokenReviewAuthenticator(kube, TokenReviewAuthenticator.podsOf(pods));
       List<Long> reviews = new CopyOnWriteArrayList<>();
-      ProxyAuthenticator timed = (token, node) -> {
-        long t0 = System.nanoTime();
-        try {
-          return real.authenticate(token, node);
-        } finally {
-          reviews.add((System.nanoTime() - t0) / 1_000_000);
-        }
-      };
-      AdsServer server = new AdsServer(vertx, source, timed, status, Clock.systemUTC());
+      AdsServer server = new AdsServer(vertx, source, timed(kube, pods, reviews), status, Clock.systemUTC());
       server.startPlaintext("127.0.0.1", 0).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      int port = server.plaintextPort();
       Path tokens = Files.write(dir.resolve("proxies.txt"), lines);
       long baseline = heapAfterGc();
 
@@ -172,7 +189,7 @@ public class AdsBench {
       if (ready == null || !ready.equals("ready")) {
         throw new IllegalStateException("the client JVM did not start: see " + dir.resolve("clients.log"));
       }
-      System.out.printf("N=%d proxies, %d rounds; snapshot: 50 clusters, 50 assignments x 10 endpoints, 1 listener, 1 route config%n", n, rounds);
+      System.out.printf("N=%d proxies, %d rounds; snapshot: 51 clusters, 50 assignments x 10 endpoints, 2 listeners, 1 route config%n", n, rounds);
 
       Instant start = Instant.now();
       toClients.println("connect");
@@ -185,29 +202,50 @@ public class AdsBench {
           (heap - baseline) / 1e6, n, (heap - baseline) / 1e3 / n);
 
       Set<ProxyId> all = new HashSet<>(ids);
-      List<Long> pushes = new ArrayList<>();
-      for (int r = 1; r <= rounds; r++) {
-        String routes = ProxySnapshot.ROUTE_TYPE;
-        Set<String> before = new HashSet<>();
-        status.all().forEach(p -> before.add(p.type(routes).ackedVersion()));
-        source.current = snapshot(r);
-        long t0 = System.currentTimeMillis();
-        source.listeners.forEach(l -> l.accept(all));
-        long done = awaitAll(status, ids, p -> p.overall() == SyncState.SYNCED && !before.contains(p.type(routes).ackedVersion()));
-        pushes.add(done - t0);
+      for (String type : List.of(ProxySnapshot.ROUTE_TYPE, ProxySnapshot.ENDPOINT_TYPE)) {
+        List<Long> pushes = new ArrayList<>();
+        for (int r = 1; r <= rounds; r++) {
+          Set<String> before = new HashSet<>();
+          status.all().forEach(p -> before.add(p.type(type).ackedVersion()));
+          long t0 = System.currentTimeMillis();
+          // the rebuild is part of the push: every proxy's snapshot object is new, as after a debounced batch
+          source.build(ids, type.equals(ProxySnapshot.ROUTE_TYPE) ? r : rounds, type.equals(ProxySnapshot.ENDPOINT_TYPE) ? r : 0);
+          source.listeners.forEach(l -> l.accept(all));
+          SyncStatus watched = status;
+          long done = awaitAll(watched, ids, p -> p.overall() == SyncState.SYNCED && !before.contains(p.type(type).ackedVersion()));
+          pushes.add(done - t0);
+        }
+        System.out.printf("%s change to last ACK, N=%d: %s ms, median %d ms%n", type.endsWith("RouteConfiguration") ? "route (MeshPolicy)"
+            : "endpoint", n, pushes, median(pushes));
       }
-      System.out.printf("config change to last ACK, N=%d: %s ms, median %d ms%n", n, pushes, median(pushes));
 
       List<Long> storms = new ArrayList<>();
       for (int r = 1; r <= rounds; r++) {
         reviews.clear();
         long t0 = System.currentTimeMillis();
         toClients.println("reconnect");
-        long done = awaitAll(status, ids, p -> p.overall() == SyncState.SYNCED && p.connectedAt().toEpochMilli() >= t0);
+        SyncStatus watched = status;
+        long done = awaitAll(watched, ids, p -> p.overall() == SyncState.SYNCED && p.connectedAt().toEpochMilli() >= t0);
         storms.add(done - t0);
         System.out.printf("  storm %d: %d ms; %s%n", r, done - t0, reviewSummary(reviews));
       }
-      System.out.printf("reconnect storm of %d to all synced: %s ms, median %d ms%n", n, storms, median(storms));
+      System.out.printf("reconnect storm of %d to all synced (same server): %s ms, median %d ms%n", n, storms, median(storms));
+
+      // an operator restart: a new server on the same port, nothing remembered (no reviews, no encoded resources)
+      List<Long> restarts = new ArrayList<>();
+      for (int r = 1; r <= rounds; r++) {
+        reviews.clear();
+        long t0 = System.currentTimeMillis();
+        server.stop().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        status = new SyncStatus();
+        server = new AdsServer(vertx, source, timed(kube, pods, reviews), status, Clock.systemUTC());
+        server.startPlaintext("127.0.0.1", port).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        toClients.println("reconnect");
+        long done = awaitAll(status, ids, p -> p.overall() == SyncState.SYNCED);
+        restarts.add(done - t0);
+        System.out.printf("  restart %d: %d ms; %s%n", r, done - t0, reviewSummary(reviews));
+      }
+      System.out.printf("operator restart with %d proxies to all synced: %s ms, median %d ms%n", n, restarts, median(restarts));
       System.out.printf("load average (1 min) at the end: %.1f%n", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
       toClients.println("quit");
       pods.close();
@@ -223,6 +261,19 @@ public class AdsBench {
       apiserver.destroy();
       apiserver.waitFor(10, TimeUnit.SECONDS);
     }
+  }
+
+  /** The real authenticator (TokenReview cache and all), timed per stream into {@code reviews}. */
+  static ProxyAuthenticator timed(KubernetesClient kube, SharedIndexInformer<Pod> pods, List<Long> reviews) {
+    TokenReviewAuthenticator real = new TokenReviewAuthenticator(kube, TokenReviewAuthenticator.podsOf(pods));
+    return (token, node) -> {
+      long t0 = System.nanoTime();
+      try {
+        return real.authenticate(token, node);
+      } finally {
+        reviews.add((System.nanoTime() - t0) / 1_000_000);
+      }
+    };
   }
 
   /**

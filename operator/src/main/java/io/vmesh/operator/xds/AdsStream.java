@@ -1,30 +1,28 @@
 package io.vmesh.operator.xds;
 
-import io.envoyproxy.envoy.config.core.v3.ControlPlane;
-import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
-import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.envoyproxy.envoy.config.core.v3.Node;
 import io.vertx.core.Context;
 import io.vertx.grpc.common.GrpcStatus;
 import io.vertx.grpc.server.GrpcServerRequest;
 import java.time.Instant;
 import java.util.ArrayDeque;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Queue;
-import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One proxy's ADS stream, state of the world. Everything here runs on the stream's event loop. The first request's
- * {@code node} and the bearer token are checked on a worker, requests being queued meanwhile; then each subscribed
- * type is sent when its version differs from what was last sent on this stream, in push order, and each request with
- * the latest nonce of its type is an ACK or (with {@code error_detail}) a NACK. Requests carrying an older nonce are
- * ignored: the proxy answers a response that has been superseded.
+ * One proxy's ADS stream, either protocol ({@link SotwStream}, {@link DeltaStream}). Everything here runs on the
+ * stream's event loop. The first request's {@code node} and the bearer token are checked on a worker, requests being
+ * queued meanwhile; then the protocol sends what the proxy subscribed to in push order and tracks ACKs and NACKs by the
+ * latest nonce of each type. Requests carrying an older nonce are ignored: the proxy answers a superseded response.
+ *
+ * @param <Q> the protocol's request message
+ * @param <R> what the protocol writes
  */
-final class AdsStream {
+abstract class AdsStream<Q, R> {
 
   private static final Logger LOG = LoggerFactory.getLogger(AdsStream.class);
 
@@ -32,28 +30,37 @@ final class AdsStream {
   record Opened(ProxyId proxy, Optional<VersionedSnapshot> snapshot) {
   }
 
-  private final AdsServer server;
-  private final GrpcServerRequest<DiscoveryRequest, DiscoveryResponse> request;
+  final AdsServer server;
+  final GrpcServerRequest<Q, R> request;
   private final String token;
   private final Context context;
-  private final Queue<DiscoveryRequest> waiting = new ArrayDeque<>();
-  private final Set<String> subscribed = new HashSet<>();
-  private final Map<String, TypeSync> types = new LinkedHashMap<>();
+  private final Queue<Q> waiting = new ArrayDeque<>();
+  /** Per type, in push order once sent: what was sent and acknowledged. */
+  final Map<String, TypeSync> types = new LinkedHashMap<>();
   private boolean authenticating;
-  private boolean active = true;
-  private ProxyId proxy;
+  boolean active = true;
+  ProxyId proxy;
   private String nodeId;
   private String agent;
   private Instant connectedAt;
-  private VersionedSnapshot snapshot;
+  VersionedSnapshot snapshot;
   private ProxySync published;
 
-  AdsStream(AdsServer server, GrpcServerRequest<DiscoveryRequest, DiscoveryResponse> request, String token) {
+  AdsStream(AdsServer server, GrpcServerRequest<Q, R> request, String token) {
     this.server = server;
     this.request = request;
     this.token = token;
     this.context = server.vertx().getOrCreateContext();
   }
+
+  /** The request's node (Envoy sends it on the first request of a stream only). */
+  abstract Node node(Q request);
+
+  /** Takes in one request of an authenticated stream; {@code pushNow} false while the queued ones are replayed. */
+  abstract void handle(Q request, boolean pushNow);
+
+  /** Sends, in push order, what changed for the proxy since it was last sent on this stream. */
+  abstract void push();
 
   void start() {
     request.handler(this::received);
@@ -70,12 +77,12 @@ final class AdsStream {
     request.errorHandler(e -> close());
   }
 
-  private void received(DiscoveryRequest r) {
+  private void received(Q r) {
     if (proxy == null) {
       waiting.add(r);
       if (!authenticating) {
         authenticating = true;
-        server.vertx().executeBlocking(() -> server.authenticate(token, r.getNode()), false).onComplete(done -> {
+        server.vertx().executeBlocking(() -> server.authenticate(token, node(r)), false).onComplete(done -> {
           if (done.failed()) {
             refuse(done.cause());
             return;
@@ -85,12 +92,14 @@ final class AdsStream {
       }
       return;
     }
-    handle(r, true);
+    if (active && sameNode(r)) {
+      handle(r, true);
+    }
   }
 
   private void refuse(Throwable cause) {
     GrpcStatus status = cause instanceof ProxyAuthenticator.Refusal refusal ? refusal.status() : GrpcStatus.INTERNAL;
-    String node = waiting.isEmpty() ? "?" : waiting.peek().getNode().getId();
+    String node = waiting.isEmpty() ? "?" : node(waiting.peek()).getId();
     LOG.info("refused the ADS stream of node {}: {} {}", node, status.name(), cause.getMessage());
     if (!(cause instanceof ProxyAuthenticator.Refusal)) {
       LOG.warn("authenticating node {} failed", node, cause);
@@ -105,7 +114,7 @@ final class AdsStream {
       return;
     }
     proxy = opened.proxy();
-    var node = waiting.peek().getNode();
+    Node node = node(waiting.peek());
     nodeId = node.getId();
     agent = node.getUserAgentName().isEmpty() ? "" : node.getUserAgentName() + "/" + node.getUserAgentVersion();
     connectedAt = server.clock().instant();
@@ -115,51 +124,62 @@ final class AdsStream {
     publish();
     // every request that came during the review is taken in before anything is sent, so the answers go in push order
     while (!waiting.isEmpty() && active) {
-      handle(waiting.poll(), false);
+      Q r = waiting.poll();
+      if (sameNode(r)) {
+        handle(r, false);
+      }
     }
     push();
   }
 
-  private void handle(DiscoveryRequest r, boolean pushNow) {
-    if (!active) {
-      return;
-    }
-    if (r.hasNode() && !r.getNode().getId().isEmpty() && !r.getNode().getId().equals(nodeId)) {
+  private boolean sameNode(Q r) {
+    Node node = node(r);
+    if (!node.getId().isEmpty() && !node.getId().equals(nodeId)) {
       active = false;
       request.response().status(GrpcStatus.INVALID_ARGUMENT)
-          .statusMessage("node.id changed on the stream from " + nodeId + " to " + r.getNode().getId()).end();
+          .statusMessage("node.id changed on the stream from " + nodeId + " to " + node.getId()).end();
       close();
-      return;
+      return false;
     }
-    String type = r.getTypeUrl();
-    if (!ProxySnapshot.PUSH_ORDER.contains(type)) {
-      LOG.debug("{} asked for {}, a type vmesh does not serve", proxy, type);
-      return;
+    return true;
+  }
+
+  /** Whether the type is one vmesh serves; logs the others, which are ignored. */
+  boolean served(String type) {
+    if (ProxySnapshot.PUSH_ORDER.contains(type)) {
+      return true;
     }
-    String nonce = r.getResponseNonce();
-    if (nonce.isEmpty()) {
-      subscribed.add(type);
-      if (pushNow) {
-        push();
-      }
-      return;
-    }
+    LOG.debug("{} asked for {}, a type vmesh does not serve", proxy, type);
+    return false;
+  }
+
+  /**
+   * An answer carrying {@code nonce}: an ACK or (with an error) a NACK when the nonce is the latest sent of its type,
+   * else ignored. {@code ackedVersion} is what the proxy says it runs.
+   */
+  void answered(String type, String nonce, String ackedVersion, String error) {
     TypeSync sent = types.get(type);
     if (sent == null || !nonce.equals(sent.nonce())) {
       LOG.debug("{} answered {} nonce {}, not the latest: ignored", proxy, shortType(type), nonce);
       return;
     }
-    if (r.hasErrorDetail()) {
-      String error = r.getErrorDetail().getMessage();
+    if (error != null) {
       LOG.warn("{} rejected {} version {}: {}", proxy, shortType(type), sent.sentVersion(), error);
       // the proxy runs what it last acknowledged; the NACKed version is not sent again, only a newer one will be
       types.put(type, new TypeSync(SyncState.REJECTED, sent.sentVersion(), sent.nonce(), sent.sentAt(), sent.sentResources(),
           sent.ackedVersion(), sent.ackedResources(), error));
     } else {
       types.put(type, new TypeSync(SyncState.SYNCED, sent.sentVersion(), sent.nonce(), sent.sentAt(), sent.sentResources(),
-          r.getVersionInfo(), r.getVersionInfo().equals(sent.sentVersion()) ? sent.sentResources() : sent.ackedResources(), null));
+          ackedVersion, ackedVersion.equals(sent.sentVersion()) ? sent.sentResources() : sent.ackedResources(), null));
     }
     publish();
+  }
+
+  /** Records a response just written: STALE until answered. */
+  void sent(String type, String version, String nonce, Map<String, String> resources) {
+    TypeSync last = types.getOrDefault(type, TypeSync.NOT_SENT);
+    types.put(type, new TypeSync(SyncState.STALE, version, nonce, server.clock().instant(), resources,
+        last.ackedVersion(), last.ackedResources(), null));
   }
 
   /** A new snapshot for this proxy, built off the event loop. */
@@ -182,37 +202,7 @@ final class AdsStream {
     });
   }
 
-  /** Sends, in push order, every subscribed type whose version differs from the one last sent on this stream. */
-  private void push() {
-    if (snapshot == null) {
-      return;
-    }
-    boolean changed = false;
-    for (String type : ProxySnapshot.PUSH_ORDER) {
-      VersionedSnapshot.TypeResources resources = snapshot.type(type);
-      TypeSync last = types.getOrDefault(type, TypeSync.NOT_SENT);
-      if (!subscribed.contains(type) || resources.version().equals(last.sentVersion())) {
-        continue;
-      }
-      String nonce = server.nextNonce();
-      request.response().write(DiscoveryResponse.newBuilder()
-          .setVersionInfo(resources.version())
-          .setTypeUrl(type)
-          .setNonce(nonce)
-          .addAllResources(resources.resources())
-          .setControlPlane(ControlPlane.newBuilder().setIdentifier(AdsServer.IDENTIFIER))
-          .build());
-      types.put(type, new TypeSync(SyncState.STALE, resources.version(), nonce, server.clock().instant(), resources.hashes(),
-          last.ackedVersion(), last.ackedResources(), null));
-      LOG.debug("sent {} {} version {} ({} resources)", proxy, shortType(type), resources.version(), resources.resources().size());
-      changed = true;
-    }
-    if (changed) {
-      publish();
-    }
-  }
-
-  private void publish() {
+  void publish() {
     if (active && proxy != null) {
       published = new ProxySync(proxy, nodeId, agent, connectedAt, types);
       server.publish(published);
