@@ -106,6 +106,24 @@ public final class FilterChainMatcher<T> {
     return new FilterChainMatcher<>(root, used);
   }
 
+  /**
+   * Whether what the listener filters find (server name, transport and application protocols) can change the chain of
+   * a connection to {@code destination}: false when the chains its port and address lead to set none of them — then a
+   * protocol whose server speaks first is not held until the filters time out (Istio disables the inspectors per port
+   * with {@code filter_disabled} for the same reason).
+   */
+  public boolean inspectsFor(InetSocketAddress destination) {
+    Node n = byPort(root, destination == null ? 0 : destination.getPort());
+    n = n == null ? null : byPrefix(n, destination);
+    for (int level = SERVER_NAMES; n != null && level <= APPLICATION_PROTOCOLS; level++) {
+      if (n.children.keySet().stream().anyMatch(k -> !ANY.equals(k))) {
+        return true;
+      }
+      n = n.children.get(ANY);
+    }
+    return false;
+  }
+
   /** The chain for {@code c}, or empty when none matches. */
   @SuppressWarnings("unchecked")
   public Optional<T> match(Connection c) {

@@ -27,6 +27,11 @@ public record ListenerConfig(String name, InetSocketAddress address, boolean bin
     }
   }
 
+  /** Whether a connection to {@code destination} waits for the listener filters: only when their findings can choose its chain. */
+  public boolean inspects(InetSocketAddress destination) {
+    return sniffing.active() && chains.inspectsFor(destination);
+  }
+
   /** The chain for a connection: the matching one, else the default chain, else none. */
   public Optional<FilterChainConfig> chainFor(FilterChainMatcher.Connection connection) {
     Optional<FilterChainConfig> matched = chains.match(connection);

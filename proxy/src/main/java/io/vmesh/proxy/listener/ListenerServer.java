@@ -216,7 +216,7 @@ public final class ListenerServer extends VerticleBase {
       handlingStats.accepted.increment();
     }
     Accepted c = new Accepted(downstream, config, handling, acceptingStats, handlingStats, peer, destination, start, startNanos);
-    if (handling.sniffing().active()) {
+    if (handling.inspects(destination)) {
       new Sniff(c).start();
     } else {
       route(c, FilterChainMatcher.Connection.tcp(destination, peer), null, false);

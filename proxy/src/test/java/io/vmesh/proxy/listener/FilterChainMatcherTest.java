@@ -90,13 +90,7 @@ class FilterChainMatcherTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("cases")
   void picksTheMostSpecificChainAtEachStep(String name, List<M> chains, Connection connection, String expected) throws Exception {
-    List<String> names = new ArrayList<>();
-    List<FilterChainMatch> matches = new ArrayList<>();
-    for (int i = 0; i < chains.size(); i++) {
-      names.add(String.valueOf(i));
-      matches.add(chains.get(i).build());
-    }
-    FilterChainMatcher<String> matcher = FilterChainMatcher.build(names, matches, "filter_chains");
+    FilterChainMatcher<String> matcher = matcher(chains);
 
     assertThat(matcher.match(connection)).isEqualTo(Optional.ofNullable(expected));
   }
@@ -143,6 +137,31 @@ class FilterChainMatcherTest {
     assertThat(matcher.match(tcp("10.0.1.1", 4999))).contains(9998);
     assertThat(matcher.match(tcp("10.0.0.1", 1))).contains(0);
     assertThat(matcher.match(tcp("10.0.2.1", 1))).isEmpty();
+  }
+
+  @Test
+  void theInspectorsAreWaitedForOnlyWhereTheirFindingsCanChooseTheChain() throws ConfigException {
+    // virtualInbound as the operator writes it: HTTP on 8080 (raw_buffer), sniffed 9092 (ALPN), server-first TCP on 9091
+    List<M> chains = List.of(m().port(8080).transport("raw_buffer"), m().port(9092).alpn("http/1.1", "h2c"), m().port(9092),
+        m().port(9091), m().port(8443).sni("matrix.example"), m());
+    FilterChainMatcher<String> matcher = matcher(chains);
+
+    assertThat(matcher.inspectsFor(addr("10.88.0.10", 8080))).isTrue();
+    assertThat(matcher.inspectsFor(addr("10.88.0.10", 9092))).isTrue();
+    assertThat(matcher.inspectsFor(addr("10.88.0.10", 8443))).isTrue();
+    assertThat(matcher.inspectsFor(addr("10.88.0.10", 9091))).as("a server-first TCP port is not held for bytes").isFalse();
+    assertThat(matcher.inspectsFor(addr("fd88::10", 7000))).as("the catch-all").isFalse();
+  }
+
+  /** Chain i is named "i". */
+  private static FilterChainMatcher<String> matcher(List<M> chains) throws ConfigException {
+    List<String> names = new ArrayList<>();
+    List<FilterChainMatch> matches = new ArrayList<>();
+    for (int i = 0; i < chains.size(); i++) {
+      names.add(String.valueOf(i));
+      matches.add(chains.get(i).build());
+    }
+    return FilterChainMatcher.build(names, matches, "filter_chains");
   }
 
   private static void build(M... chains) throws ConfigException {
