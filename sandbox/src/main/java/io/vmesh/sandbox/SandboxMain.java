@@ -3,6 +3,8 @@ package io.vmesh.sandbox;
 import io.vmesh.sandbox.apps.EchoClient;
 import io.vmesh.sandbox.apps.EchoServer;
 import io.vmesh.sandbox.apps.HttpGet;
+import io.vmesh.sandbox.apps.MatrixClient;
+import io.vmesh.sandbox.apps.MatrixServer;
 import io.vmesh.sandbox.cluster.NodeCommand;
 import io.vmesh.sandbox.cluster.UpCommand;
 import io.vmesh.sandbox.demo.DemoCommand;
@@ -13,7 +15,8 @@ import picocli.CommandLine.Command;
 @Command(name = "vmesh-sandbox",
     mixinStandardHelpOptions = true,
     description = "Mesh-in-a-box: pods as network namespaces on this machine, no cluster needed.",
-    subcommands = {DemoCommand.class, UpCommand.class, NodeCommand.class, EchoServer.class, EchoClient.class, HttpGet.class, CommandLine.HelpCommand.class})
+    subcommands = {DemoCommand.class, UpCommand.class, NodeCommand.class, EchoServer.class, EchoClient.class, HttpGet.class,
+        MatrixServer.class, MatrixClient.class, CommandLine.HelpCommand.class})
 public final class SandboxMain implements Runnable {
 
   @CommandLine.Spec

@@ -261,17 +261,7 @@ class MeshInABoxIT {
   }
 
   private static void awaitKubectl(MeshInABox box, Predicate<String> condition, String... args) throws InterruptedException {
-    Instant deadline = Instant.now().plus(TIMEOUT);
-    String last = "";
-    while (Instant.now().isBefore(deadline)) {
-      SystemCommand.Result r = box.kubectl(args);
-      last = r.stdout().strip() + r.stderr().strip();
-      if (r.ok() && condition.test(r.stdout().strip())) {
-        return;
-      }
-      Thread.sleep(300);
-    }
-    throw new AssertionError("kubectl " + String.join(" ", args) + " never matched; last: " + last);
+    BoxKubectl.await(box, TIMEOUT, condition, args);
   }
 
   private static void awaitFile(Path file, Predicate<String> line) throws Exception {

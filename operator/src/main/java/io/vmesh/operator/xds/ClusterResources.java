@@ -5,6 +5,7 @@ import com.google.protobuf.Duration;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.BindConfig;
+import io.envoyproxy.envoy.config.core.v3.ExtraSourceAddress;
 import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
@@ -23,6 +24,7 @@ final class ClusterResources {
   static final String BLACK_HOLE = "BlackHoleCluster";
   /** The capture rules never take connections from this source again: inbound traffic reaches the app without a loop. */
   static final String INBOUND_SOURCE = "127.0.0.6";
+  static final String INBOUND_SOURCE6 = "::6";
   private static final Duration CONNECT_TIMEOUT = Duration.newBuilder().setSeconds(10).build();
 
   private ClusterResources() {
@@ -42,10 +44,14 @@ final class ClusterResources {
         .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED).setConnectTimeout(CONNECT_TIMEOUT).build();
   }
 
-  /** To the pod's own port (the connection's original destination), from 127.0.0.6 so it is not captured again. */
+  /**
+   * To the pod's own port (the connection's original destination), from 127.0.0.6 so it is not captured again; an
+   * IPv6 destination from ::6 (an IPv4 source cannot dial it; the capture step puts ::6 on lo).
+   */
   static Cluster inbound(String name) {
     return originalDestination(name).toBuilder()
-        .setUpstreamBindConfig(BindConfig.newBuilder().setSourceAddress(socket(INBOUND_SOURCE, 0)))
+        .setUpstreamBindConfig(BindConfig.newBuilder().setSourceAddress(socket(INBOUND_SOURCE, 0))
+            .addExtraSourceAddresses(ExtraSourceAddress.newBuilder().setAddress(socket(INBOUND_SOURCE6, 0))))
         .build();
   }
 

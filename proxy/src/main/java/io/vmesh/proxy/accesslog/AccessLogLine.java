@@ -38,6 +38,15 @@ public record AccessLogLine(String startTime, String method, String path, String
     }
   }
 
+  /**
+   * Whether the {@code [} at {@code i} opens a bracketed field (the start time): its {@code ]} ends the field. An
+   * IPv6 address ({@code [fd88::11]:8080}) also starts with one, but runs on to the next space.
+   */
+  private static boolean bracketedField(String line, int i) {
+    int close = line.indexOf(']', i);
+    return close >= 0 && (close + 1 == line.length() || line.charAt(close + 1) == ' ');
+  }
+
   /** Space-separated fields; a {@code [...]} or {@code "..."} field is one, without its brackets or quotes. */
   private static List<String> tokens(String line) {
     List<String> out = new ArrayList<>();
@@ -56,11 +65,8 @@ public record AccessLogLine(String startTime, String method, String path, String
         }
         out.add(line.substring(i + 1, end));
         i = end + 1;
-      } else if (c == '[') {
+      } else if (c == '[' && bracketedField(line, i)) {
         end = line.indexOf(']', i);
-        if (end < 0) {
-          return List.of();
-        }
         out.add(line.substring(i, end + 1));
         i = end + 1;
       } else {

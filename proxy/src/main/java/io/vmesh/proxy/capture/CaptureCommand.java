@@ -104,6 +104,7 @@ public final class CaptureCommand implements Callable<Integer> {
           if (config.mode() == Mode.TPROXY) {
             new PolicyRoute(f).addCommands().forEach(c -> print("# then: " + c + "\n"));
           }
+          new PassthroughSource(f).addCommands().forEach(c -> print("# then: " + c + "\n"));
         }
         return 0;
       }
@@ -171,6 +172,11 @@ public final class CaptureCommand implements Callable<Integer> {
       if (config.mode() == Mode.TPROXY) {
         for (Plan p : plans) {
           new PolicyRoute(p.family()).ensure();
+        }
+      }
+      for (Plan p : plans) {
+        if (new PassthroughSource(p.family()).ensure()) {
+          out.println("vmesh capture: " + p.family().label() + ": added " + p.family().passthroughSource() + " to lo (inbound passthrough source)");
         }
       }
     } catch (IOException e) {
@@ -249,6 +255,10 @@ public final class CaptureCommand implements Callable<Integer> {
       if (route.remove()) {
         out.println("vmesh capture: " + f.label() + ": removed the TPROXY policy route (fwmark "
             + CaptureRules.TPROXY_MARK + ", table " + CaptureRules.TPROXY_ROUTE_TABLE + ")");
+        any = true;
+      }
+      if (new PassthroughSource(f).remove()) {
+        out.println("vmesh capture: " + f.label() + ": removed " + f.passthroughSource() + " from lo");
         any = true;
       }
     }

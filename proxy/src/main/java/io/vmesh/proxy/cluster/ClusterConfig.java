@@ -20,6 +20,8 @@ public final class ClusterConfig {
   private final List<InetSocketAddress> endpoints;
   private final int connectTimeoutMillis;
   private final String sourceAddress;
+  /** {@code upstream_bind_config.extra_source_addresses}: used instead of {@link #sourceAddress} for upstreams of their family. */
+  private final List<String> extraSourceAddresses;
   private final LoadBalancer balancer;
   private final UpstreamProtocol httpProtocol;
 
@@ -48,6 +50,14 @@ public final class ClusterConfig {
    */
   public ClusterConfig(String name, Type type, List<InetSocketAddress> endpoints, int connectTimeoutMillis, String sourceAddress,
                        LoadBalancer.Policy policy, OutlierDetection outlier, Clock clock, UpstreamProtocol httpProtocol) {
+    this(name, type, endpoints, connectTimeoutMillis, sourceAddress, List.of(), policy, outlier, clock, httpProtocol);
+  }
+
+  /** @param extraSourceAddresses bound instead of {@code sourceAddress} for upstreams of their address family */
+  public ClusterConfig(String name, Type type, List<InetSocketAddress> endpoints, int connectTimeoutMillis, String sourceAddress,
+                       List<String> extraSourceAddresses, LoadBalancer.Policy policy, OutlierDetection outlier, Clock clock,
+                       UpstreamProtocol httpProtocol) {
+    this.extraSourceAddresses = List.copyOf(extraSourceAddresses);
     this.name = name;
     this.type = type;
     this.endpoints = List.copyOf(endpoints);
@@ -79,6 +89,26 @@ public final class ClusterConfig {
 
   public Optional<String> sourceAddress() {
     return Optional.ofNullable(sourceAddress);
+  }
+
+  public List<String> extraSourceAddresses() {
+    return extraSourceAddresses;
+  }
+
+  /**
+   * The local address a connection to {@code upstream} binds, as Envoy picks it: the extra source address of the
+   * upstream's family if there is one, else {@code source_address} (an IPv4 source cannot reach an IPv6 upstream).
+   */
+  public Optional<String> sourceAddressFor(java.net.InetAddress upstream) {
+    boolean v6 = upstream instanceof java.net.Inet6Address;
+    if (sourceAddress != null && sourceAddress.contains(":") != v6) {
+      for (String extra : extraSourceAddresses) {
+        if (extra.contains(":") == v6) {
+          return Optional.of(extra);
+        }
+      }
+    }
+    return sourceAddress();
   }
 
   public LoadBalancer balancer() {

@@ -29,7 +29,7 @@ public final class UpstreamConnector {
   }
 
   public Future<NetSocketInternal> connect(ClusterConfig cluster, InetSocketAddress target) {
-    String source = cluster.sourceAddress().orElse(null);
+    String source = cluster.sourceAddressFor(target.getAddress()).orElse(null);
     NetClient client = clients.computeIfAbsent(source + "/" + cluster.connectTimeoutMillis(), k -> {
       NetClientOptions options = new NetClientOptions().setConnectTimeout(cluster.connectTimeoutMillis()).setTcpNoDelay(true);
       if (source != null) {

@@ -321,6 +321,7 @@ public final class RuntimeConfigBuilder {
       endpoints.addAll(endpoints(c.getLoadAssignment(), at + ".load_assignment"));
     }
     String source = null;
+    List<String> extraSources = new ArrayList<>();
     if (c.hasUpstreamBindConfig()) {
       String src = at + ".upstream_bind_config.source_address";
       SocketAddress sa = c.getUpstreamBindConfig().getSourceAddress();
@@ -329,10 +330,24 @@ public final class RuntimeConfigBuilder {
       }
       InetSocketAddress bind = socketAddress(Address.newBuilder().setSocketAddress(sa).build(), src, false);
       source = bind == null ? null : NetUtil.toAddressString(bind.getAddress());
+      for (int i = 0; i < c.getUpstreamBindConfig().getExtraSourceAddressesCount(); i++) {
+        String extraAt = at + ".upstream_bind_config.extra_source_addresses[" + i + "].address";
+        SocketAddress extra = c.getUpstreamBindConfig().getExtraSourceAddresses(i).getAddress();
+        if (extra.getPortValue() != 0) {
+          problems.add(ConfigException.at(extraAt + ".port_value", "a fixed source port is not supported (leave it 0)"));
+        }
+        InetSocketAddress e = socketAddress(Address.newBuilder().setSocketAddress(extra).build(), extraAt, false);
+        if (e != null && bind != null && (e.getAddress() instanceof java.net.Inet6Address) == (bind.getAddress() instanceof java.net.Inet6Address)) {
+          // Envoy's rule: each extra address must be of the other family than source_address
+          problems.add(ConfigException.at(extraAt, "must be of another IP version than source_address"));
+        } else if (e != null) {
+          extraSources.add(NetUtil.toAddressString(e.getAddress()));
+        }
+      }
     }
     UpstreamProtocol httpProtocol = HttpProtocolOptionsBuilder.upstream(c, at, problems);
     if (problems.size() == before) {
-      clusters.put(c.getName(), new ClusterConfig(c.getName(), type, endpoints, timeout, source, policy, outlier, clock, httpProtocol));
+      clusters.put(c.getName(), new ClusterConfig(c.getName(), type, endpoints, timeout, source, extraSources, policy, outlier, clock, httpProtocol));
     }
   }
 

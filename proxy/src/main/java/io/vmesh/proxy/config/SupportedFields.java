@@ -160,7 +160,8 @@ public final class SupportedFields {
     put(m, CommonTlsContext.getDescriptor(), "validation_context");
     put(m, CertificateValidationContext.getDescriptor(), "trusted_ca");
     put(m, DataSource.getDescriptor(), "filename", "inline_string");
-    put(m, BindConfig.getDescriptor(), "source_address");
+    put(m, BindConfig.getDescriptor(), "source_address", "extra_source_addresses");
+    put(m, io.envoyproxy.envoy.config.core.v3.ExtraSourceAddress.getDescriptor(), "address");
     put(m, ClusterLoadAssignment.getDescriptor(), "cluster_name", "endpoints");
     put(m, LocalityLbEndpoints.getDescriptor(), "lb_endpoints");
     put(m, LbEndpoint.getDescriptor(), "endpoint");

@@ -160,7 +160,7 @@ final class HttpExchange {
         .setURI(request.uri())
         .setHeaders(MultiMap.caseInsensitiveMultiMap().addAll(upstreamHeaders));
     long sentAt = System.nanoTime();
-    scope.upstreams().client(cluster, clusterStats, scope.http2()).request(options).onComplete(connected -> {
+    scope.upstreams().client(cluster, clusterStats, scope.http2(), target.getAddress()).request(options).onComplete(connected -> {
       if (connected.failed()) {
         clusterStats.connectFailures.increment();
         if (cluster.balancer().connectFailed(target)) {

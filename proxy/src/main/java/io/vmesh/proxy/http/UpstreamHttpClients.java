@@ -36,7 +36,15 @@ public final class UpstreamHttpClients {
 
   /** The client for {@code cluster}; {@code downstreamHttp2} decides the protocol under {@code use_downstream_protocol_config}. */
   public HttpClient client(ClusterConfig cluster, ClusterStats stats, boolean downstreamHttp2) {
-    String source = cluster.sourceAddress().orElse(null);
+    return client(cluster, stats, downstreamHttp2, cluster.sourceAddress().orElse(null));
+  }
+
+  /** The client for connections to {@code upstream}, bound to the cluster's source address of its family. */
+  public HttpClient client(ClusterConfig cluster, ClusterStats stats, boolean downstreamHttp2, java.net.InetAddress upstream) {
+    return client(cluster, stats, downstreamHttp2, cluster.sourceAddressFor(upstream).orElse(null));
+  }
+
+  private HttpClient client(ClusterConfig cluster, ClusterStats stats, boolean downstreamHttp2, String source) {
     boolean http2 = cluster.httpProtocol().http2(downstreamHttp2);
     Http2Options h2 = cluster.httpProtocol().http2();
     String key = cluster.name() + "/" + cluster.connectTimeoutMillis() + "/" + source + "/" + (http2 ? "h2c " + h2 : "http/1.1");

@@ -59,6 +59,18 @@ class AccessLogTest {
   }
 
   @Test
+  void aLineWithIpv6AddressesReadsBackIntoItsFields() {
+    // [fd88::11]:40000 starts like the bracketed start time but is one field up to the next space
+    Entry e = new Entry(START, "virtualOutbound", new InetSocketAddress("fd88::11", 40000), new InetSocketAddress("fd88::10", 7000),
+        "PassthroughCluster", 5, 5, 3, Result.OK);
+    AccessLogLine line = AccessLogLine.parse(AccessLog.format(e)).orElseThrow();
+    assertThat(line.downstreamRemoteAddress()).isEqualTo("[fd88::11]:40000");
+    assertThat(line.downstreamLocalAddress()).isEqualTo("[fd88::10]:7000");
+    assertThat(line.upstreamCluster()).isEqualTo("PassthroughCluster");
+    assertThat(line.listener()).isEqualTo("virtualOutbound");
+  }
+
+  @Test
   void aDefaultLineReadsBackIntoItsFields() {
     Http http = new Http("GET", "/a?b=c", 503, "UF,URX", "HTTP/1.0", Map.of("user-agent", "Mozilla/5.0 (X11; Linux)")::get, null,
         new InetSocketAddress("10.0.0.9", 80), null);

@@ -16,7 +16,14 @@ class CaptureCommandTest {
     assertThat(r.out())
         .startsWith("# iptables-restore --noflush (IPv4)\n*nat\n")
         .contains("# iptables-restore --noflush (IPv6)\n*nat\n", "-j REDIRECT --to-ports 15101", "-s ::6/128 -o lo")
-        .endsWith("COMMIT\n");
+        .endsWith("COMMIT\n# then: ip -6 addr add ::6/128 dev lo nodad\n");
+  }
+
+  @Test
+  void ipv6AddsTheInboundPassthroughSourceToLoopbackAndIpv4NeedsNothing() {
+    // the proxy binds ::6 for IPv6 inbound passthrough: not a local address until added (127.0.0.6 always is)
+    assertThat(CaptureCli.run("--dry-run", "--ipv6", "on").out()).contains("# then: ip -6 addr add ::6/128 dev lo nodad\n");
+    assertThat(CaptureCli.run("--dry-run", "--ipv6", "off").out()).doesNotContain("addr add");
   }
 
   @ParameterizedTest(name = "{0}")

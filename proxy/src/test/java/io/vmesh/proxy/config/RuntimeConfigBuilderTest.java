@@ -244,6 +244,40 @@ class RuntimeConfigBuilderTest {
             "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.idle_timeout: must be 0 (none) or at least 1ms"));
   }
 
+  @Test
+  void anExtraSourceAddressIsBoundForUpstreamsOfItsFamily() throws Exception {
+    // the inbound passthrough: 127.0.0.6 cannot dial an IPv6 app port (EAFNOSUPPORT), ::6 can
+    RuntimeConfig config = build("", """
+        clusters:
+        - name: inbound
+          type: ORIGINAL_DST
+          lb_policy: CLUSTER_PROVIDED
+          upstream_bind_config:
+            source_address: { address: 127.0.0.6, port_value: 0 }
+            extra_source_addresses: [ { address: { address: "::6", port_value: 0 } } ]
+        - name: v4only
+          type: ORIGINAL_DST
+          lb_policy: CLUSTER_PROVIDED
+          upstream_bind_config: { source_address: { address: 127.0.0.6 } }
+        """);
+    ClusterConfig inbound = config.clusters().get("inbound");
+    assertThat(inbound.sourceAddressFor(addr("10.88.0.10", 0).getAddress())).contains("127.0.0.6");
+    assertThat(inbound.sourceAddressFor(addr("fd88::10", 0).getAddress())).contains("::6");
+    assertThat(config.clusters().get("v4only").sourceAddressFor(addr("fd88::10", 0).getAddress()))
+        .as("without an extra address of its family, source_address as Envoy does").contains("127.0.0.6");
+
+    assertThatThrownBy(() -> build("", """
+        clusters:
+        - name: same
+          upstream_bind_config:
+            source_address: { address: 127.0.0.6 }
+            extra_source_addresses: [ { address: { address: 127.0.0.7, port_value: 9 } } ]
+        """))
+        .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactlyInAnyOrder(
+            "static_resources.clusters[0].upstream_bind_config.extra_source_addresses[0].address.port_value: a fixed source port is not supported (leave it 0)",
+            "static_resources.clusters[0].upstream_bind_config.extra_source_addresses[0].address: must be of another IP version than source_address"));
+  }
+
   static final String TCP = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
 
   private static RuntimeConfig build(String staticResources) throws ConfigException {

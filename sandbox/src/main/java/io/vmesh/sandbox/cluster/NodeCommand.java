@@ -34,6 +34,8 @@ public final class NodeCommand implements Callable<Integer> {
   private static final Logger LOG = LoggerFactory.getLogger(NodeCommand.class);
   /** How often the controllers list and reconcile. */
   private static final long SYNC_MILLIS = 500;
+  /** Runs {@code vmesh-sandbox.jar}: its args pick the app ({@code matrix-server}, {@code matrix-client}, {@code echo-server}…). */
+  public static final String MATRIX_IMAGE = MeshInABox.SAMPLE_IMAGE_PREFIX + "matrix";
 
   @Option(names = "--kubeconfig", required = true, paramLabel = "FILE")
   Path kubeconfig;
@@ -106,6 +108,8 @@ public final class NodeCommand implements Callable<Integer> {
     if (operatorJar != null) {
       images.withJar("ghcr.io/vmesh/vmesh-operator", "vmesh-operator", operatorJar);
     }
+    // the transparency matrix's app (every protocol, dual-stack) is a subcommand of this jar
+    images.withJar(MATRIX_IMAGE, "vmesh-sandbox", io.vmesh.sandbox.Artifacts.sandboxJar());
     if (appsDir != null) {
       try (Stream<Path> scripts = Files.list(appsDir)) {
         // a leading underscore marks a helper module the apps import, not an image

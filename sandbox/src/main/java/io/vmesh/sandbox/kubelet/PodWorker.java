@@ -111,10 +111,11 @@ final class PodWorker implements Runnable {
   public void run() {
     try {
       startTime = Instant.now();
-      netns = topology.addPod(PodNetwork.netnsName(pod, topology));
+      // dual-stack like a dual-stack cluster's pods: IPv4 first (podIP), fd88::<n> second (podIPs)
+      netns = topology.addDualStackPod(PodNetwork.netnsName(pod, topology));
       Files.createDirectories(logDir);
       network.podAdded(netns, pod);
-      LOG.info("pod {}: network namespace {} with IP {}", key(), netns.netns(), netns.ip());
+      LOG.info("pod {}: network namespace {} with IPs {} and {}", key(), netns.netns(), netns.ip(), netns.ip6());
       volumes = ServiceAccountTokens.project(pod, client, logDir);
       publish();
       runInitContainers();
@@ -553,7 +554,7 @@ final class PodWorker implements Runnable {
         .withInitContainerStatuses(inits.stream().map(this::containerStatus).toList())
         .withContainerStatuses(apps.stream().map(this::containerStatus).toList());
     if (netns != null) {
-      b.withPodIP(netns.ip()).withPodIPs(new PodIP(netns.ip()));
+      b.withPodIP(netns.ip()).withPodIPs(new PodIP(netns.ip()), new PodIP(netns.ip6()));
     }
     if (podReason != null) {
       b.withReason(podReason).withMessage(podMessage);
