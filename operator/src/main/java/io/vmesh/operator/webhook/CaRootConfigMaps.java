@@ -47,7 +47,9 @@ public final class CaRootConfigMaps implements AutoCloseable {
   /** Starts writing {@code caBundlePem} everywhere injection is enabled, and keeps it there. */
   public CaRootConfigMaps start(String caBundlePem) {
     pem = requirePem(caBundlePem);
-    namespaces = client.namespaces().inform(new ResourceEventHandler<>() {
+    // assigned before it runs: its first events arrive during run(), and ensure() reads its store
+    namespaces = client.namespaces().runnableInformer(10 * 60 * 1000L);
+    namespaces.addEventHandler(new ResourceEventHandler<>() {
       @Override
       public void onAdd(Namespace ns) {
         submit(ns.getMetadata().getName());
@@ -61,7 +63,8 @@ public final class CaRootConfigMaps implements AutoCloseable {
       @Override
       public void onDelete(Namespace ns, boolean unknownFinalState) {
       }
-    }, 10 * 60 * 1000L);
+    });
+    namespaces.run();
     configMaps = client.configMaps().inAnyNamespace().withLabel(MANAGED_BY, OPERATOR).inform(new ResourceEventHandler<>() {
       @Override
       public void onAdd(ConfigMap cm) {
