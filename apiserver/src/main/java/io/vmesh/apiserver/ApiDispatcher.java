@@ -222,12 +222,11 @@ final class ApiDispatcher extends Dispatcher {
       if (crd(r).isPresent()) {
         return status(415, "UnsupportedMediaType", "strategic merge patch is not supported for custom resources");
       }
-      if (!MergePatch.isPlain(body)) {
-        return status(415, "UnsupportedMediaType", "strategic merge patches with lists or $directives are not "
-            + "supported here (they need each type's merge keys); use --type=merge or --type=json");
+      try {
+        next = StrategicMergePatch.apply(current, body);
+      } catch (IllegalArgumentException e) {
+        return status(422, "Invalid", "the strategic merge patch does not apply: " + e.getMessage());
       }
-      // without lists and $directives a strategic merge patch means what a merge patch means
-      next = MergePatch.apply(current, body);
     } else {
       return status(415, "UnsupportedMediaType", "only JSON merge patch, JSON patch and strategic merge patch "
           + "are supported, not " + contentType + " (no server-side apply)");

@@ -31,21 +31,4 @@ final class MergePatch {
     }
     return result;
   }
-
-  /**
-   * True when {@code patch} holds only objects and scalars and no {@code $}-directive keys: as a strategic merge
-   * patch it then means exactly what it means as a merge patch, whatever the type's merge keys.
-   */
-  static boolean isPlain(JsonNode patch) {
-    if (patch.isArray()) {
-      return false;
-    }
-    for (Iterator<Map.Entry<String, JsonNode>> it = patch.fields(); it.hasNext();) {
-      Map.Entry<String, JsonNode> field = it.next();
-      if (field.getKey().startsWith("$") || !isPlain(field.getValue())) {
-        return false;
-      }
-    }
-    return true;
-  }
 }

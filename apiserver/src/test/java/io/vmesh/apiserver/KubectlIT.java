@@ -165,12 +165,12 @@ class KubectlIT {
 
   @Test
   @Order(12)
-  void strategicMergePatchOnlyWhereItMeansAMergePatch() throws Exception {
+  void strategicMergePatchMergesBuiltInListsByTheirKeys() throws Exception {
     Kubectl.Result cr = kubectl.run("patch", "widget", "gear", "--type=strategic", "-p", "{\"spec\":{}}");
     assertThat(cr.exit()).isNotZero();
     assertThat(cr.err()).contains("strategic merge patch is not supported for custom resources");
 
-    // kubectl apply of a changed built-in object sends a strategic merge patch; without lists it is a merge patch
+    // kubectl apply of a changed built-in object sends a strategic merge patch
     Path settings = dir.resolve("settings.yaml");
     Files.writeString(settings, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: REDIRECT\n");
     kubectl.ok("apply", "--validate=false", "-f", settings.toString());
@@ -179,10 +179,27 @@ class KubectlIT {
         .contains("configmap/settings configured");
     assertThat(kubectl.ok("get", "configmap", "settings", "-o", "jsonpath={.data.mode}").out()).isEqualTo("TPROXY");
 
-    Kubectl.Result withList = kubectl.run("patch", "configmap", "settings", "--type=strategic", "-p",
-        "{\"metadata\":{\"finalizers\":[\"vmesh.io/x\"]}}");
-    assertThat(withList.exit()).isNotZero();
-    assertThat(withList.err()).contains("strategic merge patches with lists");
+    // a Deployment whose container env changed: kubectl's patch carries lists and $setElementOrder
+    Path web = dir.resolve("web.yaml");
+    String deployment = String.join("\n", "apiVersion: apps/v1", "kind: Deployment", "metadata:", "  name: web", "spec:",
+        "  selector: {matchLabels: {app: web}}", "  template:", "    metadata: {labels: {app: web}}", "    spec:",
+        "      containers:", "      - name: web", "        image: web:1", "        env:", "        - {name: A, value: '1'}",
+        "        - {name: VERSION, value: v1}", "      - name: helper", "        image: helper:1", "");
+    Files.writeString(web, deployment);
+    kubectl.ok("apply", "--validate=false", "-f", web.toString());
+    Files.writeString(web, deployment.replace("value: v1", "value: v2").replace("helper:1", "helper:2"));
+    assertThat(kubectl.ok("apply", "--validate=false", "-f", web.toString()).out()).contains("deployment.apps/web configured");
+    assertThat(kubectl.ok("get", "deployment", "web", "-o",
+        "jsonpath={.spec.template.spec.containers[*].name} {.spec.template.spec.containers[0].env[*].value} {.spec.template.spec.containers[1].image}")
+        .out()).isEqualTo("web helper 1 v2 helper:2");
+
+    kubectl.ok("patch", "configmap", "settings", "--type=strategic", "-p", "{\"metadata\":{\"finalizers\":[\"vmesh.io/x\"]}}");
+    assertThat(kubectl.ok("get", "configmap", "settings", "-o", "jsonpath={.metadata.finalizers}").out()).contains("vmesh.io/x");
+    Kubectl.Result noKey = kubectl.run("patch", "deployment", "web", "--type=strategic", "-p",
+        "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"image\":\"x\"}]}}}}");
+    assertThat(noKey.exit()).isNotZero();
+    assertThat(noKey.err()).contains("list containers has no merge key name");
+    kubectl.ok("patch", "configmap", "settings", "--type=json", "-p", "[{\"op\":\"remove\",\"path\":\"/metadata/finalizers\"}]");
   }
 
   @Test

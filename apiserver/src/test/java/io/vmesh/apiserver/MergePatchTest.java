@@ -39,17 +39,4 @@ class MergePatchTest {
   private static JsonNode tree(String json) throws Exception {
     return JSON.readTree(json.trim().replace('\'', '"'));
   }
-
-  @ParameterizedTest
-  @CsvSource(delimiter = '|', value = {
-      "{'data':{'mode':'TPROXY','old':null}}       | true",
-      "{'metadata':{'labels':{'team':'mesh'}}}      | true",
-      "{'spec':{'containers':[{'name':'app'}]}}    | false",
-      "{'$setElementOrder/containers':[]}          | false",
-      "{'spec':{'$patch':'replace'}}               | false",
-      "[{'op':'add'}]                              | false",
-  })
-  void plainPatchesMeanTheSameAsStrategicMergePatches(String patch, boolean plain) throws Exception {
-    assertThat(MergePatch.isPlain(tree(patch))).isEqualTo(plain);
-  }
 }

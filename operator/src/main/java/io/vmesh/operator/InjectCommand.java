@@ -51,6 +51,10 @@ public final class InjectCommand implements Callable<Integer> {
       description = "The operator's xDS address given to the proxy (default: ${DEFAULT-VALUE}).")
   String xdsAddress;
 
+  @Option(names = "--xds-ca-configmap", paramLabel = "NAME", defaultValue = InjectionSettings.DEFAULT_XDS_CA_CONFIGMAP,
+      description = "ConfigMap with the xDS CA mounted into the proxy; empty for a plaintext --xds-address (default: ${DEFAULT-VALUE}).")
+  String xdsCaConfigMap;
+
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
 
@@ -62,7 +66,7 @@ public final class InjectCommand implements Callable<Integer> {
     List<HasMetadata> objects;
     List<TrafficCapture> captures = new ArrayList<>();
     try {
-      settings = InjectionSettings.of(image, xdsAddress, clusterVersion, InjectionSettings.DEFAULT_SYSTEM_NAMESPACES);
+      settings = InjectionSettings.of(image, xdsAddress, xdsCaConfigMap, clusterVersion, InjectionSettings.DEFAULT_SYSTEM_NAMESPACES);
       String text = "-".equals(file) ? new String(System.in.readAllBytes(), StandardCharsets.UTF_8) : Files.readString(Path.of(file));
       objects = Manifests.read(text, file);
       objects.stream().filter(TrafficCapture.class::isInstance).map(TrafficCapture.class::cast).forEach(captures::add);

@@ -10,9 +10,11 @@ import io.vmesh.operator.status.TransitionEvents;
 import io.vertx.core.Vertx;
 import io.vmesh.operator.inject.AdmissionHandler;
 import io.vmesh.operator.inject.InjectionSettings;
+import io.vmesh.operator.webhook.CaRootConfigMaps;
 import io.vmesh.operator.webhook.CachedInjectionContext;
 import io.vmesh.operator.webhook.InjectionEvents;
 import io.vmesh.operator.webhook.ServingCertificate;
+import io.vmesh.operator.webhook.WebhookCertificates;
 import io.vmesh.operator.webhook.WebhookConfiguration;
 import io.vmesh.operator.webhook.WebhookServer;
 import io.vmesh.operator.webhook.WebhookTls;
@@ -126,6 +128,12 @@ public final class RunCommand implements Callable<Integer> {
       description = "The xDS address handed to injected proxies (default: ${DEFAULT-VALUE}).")
   String xdsAddress;
 
+  @Option(names = "--xds-ca-configmap", paramLabel = "NAME", defaultValue = InjectionSettings.DEFAULT_XDS_CA_CONFIGMAP,
+      description = "ConfigMap the operator keeps in every injection-enabled namespace with the CA of xDS over TLS (key "
+          + CaRootConfigMaps.KEY + "); injected proxies mount it and verify :15012 against it. Empty: neither the ConfigMaps "
+          + "nor the mount, for a plaintext --xds-address (default: ${DEFAULT-VALUE}).")
+  String xdsCaConfigMap;
+
   @Option(names = "--xds", negatable = true, defaultValue = "true", fallbackValue = "true",
       description = "Serve xDS (ADS) to the proxies (default: ${DEFAULT-VALUE}).")
   boolean xds;
@@ -172,9 +180,10 @@ public final class RunCommand implements Callable<Integer> {
     operator.register(new MeshPolicyReconciler(clock, events, namespace, sync));
 
     Tls tls = webhook || xds ? tls(client, clock) : null;
-    Webhook injection = webhook ? startWebhook(client, events, tls.first()) : null;
-    Xds ads = xds ? startXds(client, clock, sync, tls.first()) : null;
-    ScheduledExecutorService renewals = tls == null ? null : renewals(tls, injection, ads);
+    Webhook injection = webhook ? startWebhook(client, events, tls.first().serving()) : null;
+    Xds ads = xds ? startXds(client, clock, sync, tls.first().serving()) : null;
+    CaRootConfigMaps caRoots = tls == null ? null : caRoots(client, tls.first());
+    ScheduledExecutorService renewals = tls == null ? null : renewals(tls, injection, ads, caRoots);
 
     HealthServer health = new HealthServer(healthAddress, healthPort,
         () -> true,
@@ -195,6 +204,9 @@ public final class RunCommand implements Callable<Integer> {
       }
       if (ads != null) {
         ads.stop();
+      }
+      if (caRoots != null) {
+        caRoots.close();
       }
       health.stop();
       stopped.countDown();
@@ -228,7 +240,19 @@ public final class RunCommand implements Callable<Integer> {
    * cert-manager) or issued by the operator's CA and kept in a Secret, with the webhook configuration kept too when
    * the webhook runs.
    */
-  private record Tls(ServingCertificate first, java.util.function.Supplier<ServingCertificate> next) {
+  private record Tls(Issued first, java.util.function.Supplier<Issued> next) {
+  }
+
+  /** A serving certificate and the CA bundle that verifies it (null when a mounted directory has no ca.crt). */
+  private record Issued(ServingCertificate serving, String caBundle) {
+    static Issued of(WebhookCertificates certificates, Clock clock) {
+      return new Issued(certificates.serving(), certificates.caBundlePem(clock.instant()));
+    }
+
+    static Issued read(Path dir) throws java.io.IOException {
+      Path ca = dir.resolve("ca.crt");
+      return new Issued(ServingCertificate.read(dir), java.nio.file.Files.isRegularFile(ca) ? java.nio.file.Files.readString(ca) : null);
+    }
   }
 
   private Tls tls(KubernetesClient client, Clock clock) throws Exception {
@@ -238,9 +262,9 @@ public final class RunCommand implements Callable<Integer> {
     if (webhookCertDir != null) {
       LOG.info("certificate mounted from {}: the operator manages neither its Secret nor the webhook configuration", webhookCertDir);
       Path dir = webhookCertDir;
-      return new Tls(ServingCertificate.read(dir), () -> {
+      return new Tls(Issued.read(dir), () -> {
         try {
-          return ServingCertificate.read(dir);
+          return Issued.read(dir);
         } catch (java.io.IOException e) {
           throw new java.io.UncheckedIOException(e);
         }
@@ -248,17 +272,22 @@ public final class RunCommand implements Callable<Integer> {
     }
     WebhookTls keeper = new WebhookTls(client, clock, namespace, webhookSecret, webhookService, webhookServicePort,
         webhookConfiguration, failurePolicy, List.of(xdsService));
-    java.util.function.Supplier<ServingCertificate> next = webhook ? () -> keeper.reconcile().serving() : () -> keeper.certificates().serving();
+    java.util.function.Supplier<Issued> next = webhook ? () -> Issued.of(keeper.reconcile(), clock) : () -> Issued.of(keeper.certificates(), clock);
     return new Tls(next.get(), next);
   }
 
-  /** Hourly: a renewed certificate goes to both listeners. */
-  private static ScheduledExecutorService renewals(Tls tls, Webhook injection, Xds ads) {
+  /** Hourly: a renewed certificate goes to both listeners, a renewed CA to the proxies' ConfigMaps. */
+  private static ScheduledExecutorService renewals(Tls tls, Webhook injection, Xds ads, CaRootConfigMaps caRoots) {
     ScheduledExecutorService renewals = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "vmesh-tls-renewal"));
-    ServingCertificate[] served = {tls.first()};
+    ServingCertificate[] served = {tls.first().serving()};
     renewals.scheduleWithFixedDelay(() -> {
       try {
-        ServingCertificate next = tls.next().get();
+        Issued issued = tls.next().get();
+        ServingCertificate next = issued.serving();
+        // the CA bundle first: it carries the previous CA too, so proxies trust both the old and the new certificate
+        if (caRoots != null && issued.caBundle() != null) {
+          caRoots.update(issued.caBundle());
+        }
         if (!next.equals(served[0])) {
           if (injection != null) {
             injection.server().updateCertificates(next).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -279,7 +308,7 @@ public final class RunCommand implements Callable<Integer> {
 
   private Webhook startWebhook(KubernetesClient client, TransitionEvents events, ServingCertificate certificate) throws Exception {
     var version = client.getKubernetesVersion();
-    InjectionSettings settings = InjectionSettings.of(proxyImage, xdsAddress, version.getMajor() + "." + version.getMinor(),
+    InjectionSettings settings = InjectionSettings.of(proxyImage, xdsAddress, xdsCaConfigMap, version.getMajor() + "." + version.getMinor(),
         InjectionSettings.DEFAULT_SYSTEM_NAMESPACES);
     CachedInjectionContext context = new CachedInjectionContext(client, settings);
     InjectionEvents decisions = new InjectionEvents(events);
@@ -302,6 +331,20 @@ public final class RunCommand implements Callable<Integer> {
     server.startTls(xdsListenAddress, xdsTlsPort, certificate).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     LOG.info("xDS (ADS) on {}:{} (plaintext) and {}:{} (TLS)", xdsListenAddress, server.plaintextPort(), xdsListenAddress, server.tlsPort());
     return new Xds(vertx, server, pods, source);
+  }
+
+  /** The CA ConfigMaps, when the proxies are to verify xDS over TLS and the operator knows the CA. */
+  private CaRootConfigMaps caRoots(KubernetesClient client, Issued first) {
+    if (xdsCaConfigMap.isBlank()) {
+      LOG.info("--xds-ca-configmap is empty: no CA ConfigMaps; injected proxies use {} without TLS", xdsAddress);
+      return null;
+    }
+    if (first.caBundle() == null) {
+      LOG.warn("{} has no ca.crt: no ConfigMap {} is written, and injected proxies cannot verify xDS over TLS "
+          + "(mount ca.crt, or use a plaintext --xds-address with --xds-ca-configmap='')", webhookCertDir, xdsCaConfigMap);
+      return null;
+    }
+    return new CaRootConfigMaps(client, xdsCaConfigMap, InjectionSettings.DEFAULT_SYSTEM_NAMESPACES).start(first.caBundle());
   }
 
   private String identity() throws java.net.UnknownHostException {

@@ -1,5 +1,11 @@
 package io.vmesh.sandbox;
 
+import static io.vmesh.sandbox.BoxChecks.JSON;
+import static io.vmesh.sandbox.BoxChecks.awaitKubectl;
+import static io.vmesh.sandbox.BoxChecks.awaitPods;
+import static io.vmesh.sandbox.BoxChecks.podLogs;
+import static io.vmesh.sandbox.BoxChecks.podName;
+import static io.vmesh.sandbox.BoxChecks.python;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -31,10 +37,6 @@ import org.slf4j.LoggerFactory;
 class MeshInABoxIT {
 
   private static final Logger LOG = LoggerFactory.getLogger(MeshInABoxIT.class);
-  private static final ObjectMapper JSON = new ObjectMapper();
-  // generous: on a machine loaded by other builds the pods' JVMs start slowly
-  private static final Duration TIMEOUT = Duration.ofSeconds(240);
-  private static final int APP_UID = 1000;
 
   @Test
   void bookinfoLiteRunsInjectedAndNothingIsLeftBehind() throws Exception {
@@ -232,38 +234,6 @@ class MeshInABoxIT {
     return SystemCommand.check("ip", "netns", "list").stdout().lines().anyMatch(l -> l.split(" ")[0].equals(name));
   }
 
-  private static SystemCommand.Result python(MeshInABox box, String netns, String code) {
-    return box.execInPod(netns, Duration.ofSeconds(30), List.of("setpriv", "--reuid=" + APP_UID, "--regid=" + APP_UID,
-        "--clear-groups", "/usr/bin/python3", "-c", code));
-  }
-
-  private static JsonNode awaitPods(MeshInABox box, String namespace, int count) throws Exception {
-    Instant deadline = Instant.now().plus(TIMEOUT);
-    JsonNode pods = null;
-    while (Instant.now().isBefore(deadline)) {
-      pods = JSON.readTree(box.kubectlOk("get", "pods", "-n", namespace, "-o", "json").stdout());
-      int ready = 0;
-      for (JsonNode p : pods.path("items")) {
-        for (JsonNode c : p.path("status").path("conditions")) {
-          if (c.path("type").asText().equals("Ready") && c.path("status").asText().equals("True")
-              && p.path("status").path("phase").asText().equals("Running")) {
-            ready++;
-          }
-        }
-      }
-      if (ready == count && pods.path("items").size() == count) {
-        return pods;
-      }
-      Thread.sleep(500);
-    }
-    throw new AssertionError(count + " pods in " + namespace + " not Running and Ready within " + TIMEOUT.toSeconds() + " s:\n"
-        + box.kubectl("get", "pods", "-n", namespace, "-o", "wide").stdout() + "\n" + pods);
-  }
-
-  private static void awaitKubectl(MeshInABox box, Predicate<String> condition, String... args) throws InterruptedException {
-    BoxKubectl.await(box, TIMEOUT, condition, args);
-  }
-
   private static void awaitFile(Path file, Predicate<String> line) throws Exception {
     Instant deadline = Instant.now().plus(Duration.ofSeconds(20));
     while (Instant.now().isBefore(deadline)) {
@@ -287,28 +257,5 @@ class MeshInABoxIT {
       }
     }
     return n;
-  }
-
-  private static String podName(JsonNode pods, String app) {
-    for (JsonNode p : pods.path("items")) {
-      if (app.equals(p.path("metadata").path("labels").path("app").asText())) {
-        return p.path("metadata").path("name").asText();
-      }
-    }
-    throw new AssertionError("no pod of app " + app);
-  }
-
-  private static String podLogs(Path workDir) {
-    StringBuilder out = new StringBuilder();
-    try (Stream<Path> files = Files.walk(workDir.resolve("pods"))) {
-      for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
-        List<String> lines = Files.readAllLines(f);
-        out.append("---- ").append(workDir.relativize(f)).append('\n');
-        lines.subList(Math.max(0, lines.size() - 40), lines.size()).forEach(l -> out.append(l).append('\n'));
-      }
-    } catch (IOException e) {
-      out.append("(no pod logs: ").append(e).append(")");
-    }
-    return out.toString();
   }
 }

@@ -12,7 +12,7 @@ import java.util.Optional;
 /**
  * The RFC 6902 patch that injects a pod: strip what an earlier injection listed in {@code vmesh.io/status}, then add
  * vmesh-init (first init container), vmesh-proxy (second init container when native, else first container), the
- * proxy's projected token volume, the status annotation and the {@code vmesh.io/injected} label. Explicit operations, so the webhook's answer can be read.
+ * proxy's projected token volume and its xDS CA volume, the status annotation and the {@code vmesh.io/injected} label. Explicit operations, so the webhook's answer can be read.
  */
 public final class PodMutator {
 
@@ -46,15 +46,21 @@ public final class PodMutator {
       ops.add(isEmpty(spec.getContainers()) ? PatchOperation.add("/spec/containers", List.of(proxy))
           : PatchOperation.add("/spec/containers/0", proxy));
     }
-    // the token volume by its name: one a previous injection left is replaced, never doubled
+    // the proxy's volumes by their names: those a previous injection left are replaced, never doubled
     List<Volume> volumes = spec.getVolumes() == null ? List.of() : spec.getVolumes();
+    List<String> ours = List.of(SidecarContainers.TOKEN_VOLUME, SidecarContainers.CA_VOLUME);
     for (int i = volumes.size() - 1; i >= 0; i--) {
-      if (SidecarContainers.TOKEN_VOLUME.equals(volumes.get(i).getName())) {
+      if (ours.contains(volumes.get(i).getName())) {
         ops.add(PatchOperation.remove("/spec/volumes/" + i));
       }
     }
-    ops.add(volumes.isEmpty() ? PatchOperation.add("/spec/volumes", List.of(SidecarContainers.tokenVolume()))
-        : PatchOperation.add("/spec/volumes/-", SidecarContainers.tokenVolume()));
+    List<Volume> added = settings.xdsTls() ? List.of(SidecarContainers.tokenVolume(), SidecarContainers.caVolume(settings))
+        : List.of(SidecarContainers.tokenVolume());
+    if (volumes.isEmpty()) {
+      ops.add(PatchOperation.add("/spec/volumes", added));
+    } else {
+      added.forEach(v -> ops.add(PatchOperation.add("/spec/volumes/-", v)));
+    }
     InjectionStatus status = new InjectionStatus(decision.capture().getMetadata().getName(), SpecHash.of(captureSpec),
         front.stream().map(Container::getName).toList(), decision.nativeSidecar() ? List.of() : List.of(proxy.getName()));
     Map<String, String> annotations = pod.getMetadata() == null ? null : pod.getMetadata().getAnnotations();

@@ -31,6 +31,12 @@ public final class SidecarContainers {
   public static final String TOKEN_DIR = "/var/run/secrets/tokens";
   public static final String TOKEN_AUDIENCE = "vmesh";
   public static final long TOKEN_EXPIRATION_SECONDS = 43200;
+  /** The CA of xDS over TLS, from the ConfigMap the operator keeps in the namespace, like Istio's istiod-ca-cert. */
+  public static final String CA_VOLUME = "vmesh-ca-root-cert";
+  public static final String CA_DIR = "/var/run/secrets/vmesh";
+  public static final String CA_KEY = "root-cert.pem";
+  /** The proxy's variable naming the PEM file it verifies the xDS server against (its SidecarBootstrap reads it). */
+  public static final String XDS_CA_FILE_ENV = "VMESH_XDS_CA_FILE";
 
   private SidecarContainers() {
   }
@@ -95,6 +101,9 @@ public final class SidecarContainers {
           .withReadOnlyRootFilesystem(true)
           .withNewCapabilities().withAdd(tproxy ? List.of("NET_ADMIN") : List.of()).withDrop("ALL").endCapabilities()
         .endSecurityContext();
+    if (settings.xdsTls()) {
+      b.addNewVolumeMount().withName(CA_VOLUME).withMountPath(CA_DIR).withReadOnly(true).endVolumeMount();
+    }
     if (nativeSidecar) {
       b.withRestartPolicy("Always");
     } else if (Boolean.TRUE.equals(p.holdApplicationUntilProxyStarts)) {
@@ -113,19 +122,30 @@ public final class SidecarContainers {
         .build();
   }
 
+  /** The CA ConfigMap as the file {@code <CA_DIR>/root-cert.pem}; the pod waits for it as for any ConfigMap volume. */
+  public static Volume caVolume(InjectionSettings settings) {
+    return new VolumeBuilder().withName(CA_VOLUME)
+        .withNewConfigMap().withName(settings.xdsCaConfigMap()).addNewItem().withKey(CA_KEY).withPath(CA_KEY).endItem().endConfigMap()
+        .build();
+  }
+
   private static String image(TrafficCaptureSpec spec, InjectionSettings settings) {
     String image = spec == null || spec.proxy == null ? null : spec.proxy.image;
     return image == null || image.isBlank() ? settings.proxyImage() : image;
   }
 
   private static List<EnvVar> env(ProxySettings p, InjectionSettings settings) {
-    return List.of(
+    List<EnvVar> env = new ArrayList<>(List.of(
         fieldRef("POD_NAME", "metadata.name"),
         fieldRef("POD_NAMESPACE", "metadata.namespace"),
         fieldRef("INSTANCE_IP", "status.podIP"),
         fieldRef("SERVICE_ACCOUNT", "spec.serviceAccountName"),
-        new EnvVarBuilder().withName("VMESH_XDS_ADDRESS").withValue(settings.xdsAddress()).build(),
-        new EnvVarBuilder().withName("VMESH_LOG_LEVEL").withValue(String.valueOf(p.logLevel == null ? "info" : p.logLevel)).build());
+        new EnvVarBuilder().withName("VMESH_XDS_ADDRESS").withValue(settings.xdsAddress()).build()));
+    if (settings.xdsTls()) {
+      env.add(new EnvVarBuilder().withName(XDS_CA_FILE_ENV).withValue(CA_DIR + "/" + CA_KEY).build());
+    }
+    env.add(new EnvVarBuilder().withName("VMESH_LOG_LEVEL").withValue(String.valueOf(p.logLevel == null ? "info" : p.logLevel)).build());
+    return List.copyOf(env);
   }
 
   private static EnvVar fieldRef(String name, String path) {

@@ -179,7 +179,10 @@ class DeployManifestsTest {
         .isEqualTo("--webhook-service-port=" + target.getPort() + " --webhook-service=" + target.getName() + " --xds-service=vmesh-xds");
     assertThat(deploy.named(Service.class, "vmesh-xds")).isPresent();
     assertThat(io.vmesh.operator.inject.InjectionSettings.DEFAULT_XDS_ADDRESS).as("injected proxies dial deploy/'s xDS Service")
-        .isEqualTo("vmesh-xds." + NAMESPACE + ".svc:15010");
+        .isEqualTo("vmesh-xds." + NAMESPACE + ".svc:15012");
+    Service xds = deploy.named(Service.class, "vmesh-xds").orElseThrow();
+    assertThat(xds.getSpec().getPorts()).extracting(ServicePort::getPort).as("the injected address's port is the Service's TLS port")
+        .contains(15012);
   }
 
   @Test

@@ -70,6 +70,8 @@ final class OperatorPermissions {
     add(grants, operatorNamespace, "", "secrets", "get", "create", "update");
     // WebhookTls: the MutatingWebhookConfiguration (get, then create or update)
     add(grants, CLUSTER, "admissionregistration.k8s.io", "mutatingwebhookconfigurations", "get", "create", "update");
+    // CaRootConfigMaps: an informer on its ConfigMaps, then get and create or update in each injection-enabled namespace
+    add(grants, CLUSTER, "", "configmaps", "get", "list", "watch", "create", "update");
     // TokenReviewAuthenticator: each proxy's token is reviewed by the API server (pods come from the informer above)
     add(grants, CLUSTER, "authentication.k8s.io", "tokenreviews", "create");
     return grants;

@@ -93,6 +93,8 @@ public final class XdsClient extends VerticleBase {
   private final Clock clock;
 
   private GrpcClient client;
+  // the CA bundle the TLS client trusts, compared with the file at each reconnect (the kubelet updates the ConfigMap)
+  private String trustedCa;
   private Stream stream;
   private int attempt;
   private long reconnectTimer = -1;
@@ -118,18 +120,57 @@ public final class XdsClient extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    return ensureClient().onSuccess(v -> connect());
+  }
+
+  /**
+   * The gRPC client, made anew when the trusted CA file changed since the last one was made: after a CA rotation the
+   * operator's new certificate is verified by the new bundle, which the next stream must use. An unreadable CA file
+   * fails the start (with its name) and keeps the current client on a reconnect.
+   */
+  private Future<Void> ensureClient() {
+    if (!ads.tls()) {
+      return client != null ? Future.succeededFuture() : build(null);
+    }
+    String caFile = ads.trustedCaFile().orElseThrow();
+    return vertx.fileSystem().readFile(caFile).transform(ar -> {
+      if (ar.failed()) {
+        String why = "cannot read the xDS CA file " + caFile + ": " + ar.cause().getMessage();
+        if (client == null) {
+          return Future.failedFuture(new IllegalStateException(why));
+        }
+        LOG.warn("xDS: {}; keeping the CA read before", why);
+        return Future.succeededFuture();
+      }
+      String pem = ar.result().toString(StandardCharsets.UTF_8);
+      if (client != null && pem.equals(trustedCa)) {
+        return Future.succeededFuture();
+      }
+      if (client != null) {
+        LOG.info("xDS: the CA file {} changed; the next stream trusts the new bundle", caFile);
+      }
+      return build(pem);
+    });
+  }
+
+  private Future<Void> build(String caPem) {
     HttpClientOptions options = new HttpClientOptions()
         .setProtocolVersion(HttpVersion.HTTP_2)
         .setHttp2ClearTextUpgrade(false)
         .setConnectTimeout(ads.connectTimeoutMillis());
-    if (ads.tls()) {
+    if (caPem != null) {
       options.setSsl(true).setUseAlpn(true).setVerifyHost(true)
-          .setTrustOptions(new PemTrustOptions().addCertPath(ads.trustedCaFile().orElseThrow()));
+          .setTrustOptions(new PemTrustOptions().addCertValue(io.vertx.core.buffer.Buffer.buffer(caPem)));
     }
+    GrpcClient old = client;
     // creating the client loads TLS classes and the trust store: not on the event loop
-    return vertx.executeBlocking(() -> GrpcClient.client(vertx, options)).onSuccess(c -> {
+    return vertx.executeBlocking(() -> GrpcClient.client(vertx, options)).map(c -> {
       client = c;
-      connect();
+      trustedCa = caPem;
+      if (old != null) {
+        old.close();
+      }
+      return null;
     });
   }
 
@@ -442,6 +483,11 @@ public final class XdsClient extends VerticleBase {
     long delay = Math.max(1, ThreadLocalRandom.current().nextLong(ceiling + 1));
     attempt++;
     LOG.warn("xDS: stream to {} broke ({}); serving the last good configuration, reconnecting in {} ms", endpoint, why, delay);
-    reconnectTimer = vertx.setTimer(delay, id -> connect());
+    reconnectTimer = vertx.setTimer(delay, id -> ensureClient().onComplete(ar -> {
+      if (ar.failed()) {
+        LOG.warn("xDS: {}", ar.cause().getMessage());
+      }
+      connect();
+    }));
   }
 }

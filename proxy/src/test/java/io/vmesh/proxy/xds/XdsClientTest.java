@@ -228,6 +228,44 @@ class XdsClientTest {
     assertThat(ads.authorizations).containsExactly("null");
   }
 
+  @Test
+  void trustsTheCaFileAsItIsAtEachReconnect() throws Exception {
+    SelfSignedCertificate before = SelfSignedCertificate.create("localhost");
+    SelfSignedCertificate after = SelfSignedCertificate.create("localhost");
+    Path ca = dir.resolve("root-cert.pem");
+    Files.copy(Path.of(before.certificatePath()), ca);
+    TestAdsServer ads = new TestAdsServer(before);
+    cleanup.add(ads);
+    int adsPort = ads.start(0);
+    int echo = echoServer();
+    int tcpPort = freePort();
+    ads.push(Type.CLUSTER.typeUrl(), "c1", List.of(eds("echo", "")));
+    ads.push(Type.ENDPOINT.typeUrl(), "e1", List.of(cla("echo", echo)));
+    ads.push(Type.LISTENER.typeUrl(), "l1", List.of(tcp("tcp", tcpPort, "echo")));
+    proxy = new ProxyServer(new ProxyServer.Settings(1, "127.0.0.1", 0, "127.0.0.1", 0, ProxyServer.Settings.DEFAULT_DRAIN_MILLIS, dir.resolve("no-token")),
+        RuntimeConfigBuilder.build(BootstrapLoader.parse(XdsFixtures.adsBootstrap("STRICT_DNS", "localhost", adsPort) + """
+            transport_socket:
+              name: tls
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
+                common_tls_context: { validation_context: { trusted_ca: { filename: "%s" } } }
+        """.formatted(ca), false), Clock.systemUTC()));
+    proxy.start();
+    awaitReady();
+
+    // the operator's CA rotated while it was away: its new certificate verifies only against the rewritten file
+    ads.stop();
+    Files.writeString(ca, Files.readString(Path.of(after.certificatePath())));
+    TestAdsServer renewed = new TestAdsServer(after);
+    cleanup.add(renewed);
+    renewed.start(adsPort);
+    renewed.push(Type.CLUSTER.typeUrl(), "c2", List.of(eds("echo", "")));
+    renewed.push(Type.ENDPOINT.typeUrl(), "e2", List.of(cla("echo", echo)));
+    renewed.push(Type.LISTENER.typeUrl(), "l2", List.of(tcp("tcp", tcpPort, "echo")));
+    awaitAck(renewed, 0, Type.LISTENER, "l2");
+    assertThat(exchange(tcpPort, "after the rotation")).isEqualTo("after the rotation");
+  }
+
   /** A removed listener stops accepting a moment after the update is acknowledged (its sockets close asynchronously). */
   private static void awaitRefused(int port) throws Exception {
     long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();

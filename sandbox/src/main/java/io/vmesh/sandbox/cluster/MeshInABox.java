@@ -143,6 +143,13 @@ public final class MeshInABox implements AutoCloseable {
     }
   }
 
+  /** Kills the operator with SIGKILL, as a crashed or evicted pod: no shutdown, its Lease and streams just go silent. */
+  public void killOperator() {
+    if (operator != null) {
+      operator.kill();
+    }
+  }
+
   private void awaitWebhookConfiguration() {
     Instant deadline = Instant.now().plus(START_TIMEOUT);
     while (Instant.now().isBefore(deadline)) {

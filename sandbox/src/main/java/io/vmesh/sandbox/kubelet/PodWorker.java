@@ -52,6 +52,8 @@ final class PodWorker implements Runnable {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration TICK = Duration.ofMillis(200);
   private static final Duration HOOK_TIMEOUT = Duration.ofSeconds(120);
+  /** How often configMap volumes are brought up to date (the kubelet's sync period is a minute; shorter runs here). */
+  private static final Duration VOLUME_REFRESH = Duration.ofSeconds(5);
 
   private final Pod pod;
   private final KubernetesClient client;
@@ -74,6 +76,7 @@ final class PodWorker implements Runnable {
   private Instant startTime;
   private String lastWritten;
   private Map<String, Path> volumes = Map.of();
+  private Instant nextVolumeRefresh = Instant.MAX;
 
   PodWorker(Pod pod, KubernetesClient client, Topology topology, ImageTable images, PodNetwork network, Path logDir,
       String nodeName) {
@@ -116,8 +119,11 @@ final class PodWorker implements Runnable {
       Files.createDirectories(logDir);
       network.podAdded(netns, pod);
       LOG.info("pod {}: network namespace {} with IPs {} and {}", key(), netns.netns(), netns.ip(), netns.ip6());
-      volumes = ServiceAccountTokens.project(pod, client, logDir);
+      volumes = new HashMap<>(ServiceAccountTokens.project(pod, client, logDir));
       publish();
+      awaitConfigMaps();
+      volumes.putAll(ConfigMapVolumes.refresh(pod, client, logDir));
+      nextVolumeRefresh = Instant.now().plus(VOLUME_REFRESH);
       runInitContainers();
       if (!stopping && !"Failed".equals(phase)) {
         initialized = true;
@@ -142,6 +148,27 @@ final class PodWorker implements Runnable {
       publish();
       finished = true;
       LOG.info("pod {} ended ({})", key(), stopping ? "deleted" : phase);
+    }
+  }
+
+  /** Containers wait for their configMap volumes, as behind the kubelet's FailedMount. */
+  private void awaitConfigMaps() {
+    String said = null;
+    while (!stopping) {
+      Optional<String> missing;
+      try {
+        missing = ConfigMapVolumes.missing(pod, client);
+      } catch (KubernetesClientException e) {
+        missing = Optional.of("configMap volumes not checked: " + e.getMessage());
+      }
+      if (missing.isEmpty()) {
+        return;
+      }
+      if (!missing.get().equals(said)) {
+        LOG.info("pod {}: {}; waiting", key(), missing.get());
+        said = missing.get();
+      }
+      sleep(1000);
     }
   }
 
@@ -183,6 +210,10 @@ final class PodWorker implements Runnable {
 
   private void tick() {
     Instant now = Instant.now();
+    if (!now.isBefore(nextVolumeRefresh)) {
+      ConfigMapVolumes.refresh(pod, client, logDir);
+      nextVolumeRefresh = now.plus(VOLUME_REFRESH);
+    }
     for (ContainerRuntime c : all()) {
       if (c.process != null && !c.process.isAlive()) {
         exited(c, c.process.exitValue());

@@ -98,6 +98,16 @@ public final class PodProcess implements AutoCloseable {
     }
   }
 
+  /** SIGKILL at once, children first, as a crash or an OOM kill: no shutdown hook runs. */
+  public void kill() {
+    process.descendants().forEach(ProcessHandle::destroyForcibly);
+    try {
+      process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   private void follow(InputStream stream, List<String> sink, String threadName) {
     Thread t = new Thread(() -> {
       try (BufferedReader r = new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8))) {
