@@ -162,9 +162,9 @@ final class ApiDispatcher extends Dispatcher {
     }
     JsonNode admitted = result.object();
     if (r.group().isEmpty() && r.plural().equals("services")) {
-      Optional<String> refusal = clusterIps.allocate((ObjectNode) admitted, storedServiceIps());
-      if (refusal.isPresent()) {
-        return new Admitted(null, status(422, "Invalid", refusal.get()));
+      List<ClusterIps.FieldError> errors = clusterIps.allocate((ObjectNode) admitted, storedServiceIps(null));
+      if (!errors.isEmpty()) {
+        return new Admitted(null, invalid("Service", admitted.path("metadata").path("name").asText(), errors));
       }
     }
     return new Admitted(new RecordedRequest(request.getHttpVersion(), request.method(), request.getPath(), request.getHeaders(),
@@ -175,11 +175,27 @@ final class ApiDispatcher extends Dispatcher {
   private record Admitted(RecordedRequest request, MockResponse refusal) {
   }
 
-  private List<String> storedServiceIps() {
+  /** The ClusterIPs of every stored Service but {@code except} (namespace/name). */
+  private List<String> storedServiceIps(String except) {
     List<String> ips = new ArrayList<>();
-    readJson(store.handleGet("/api/v1/services")).path("items")
-        .forEach(s -> s.path("spec").path("clusterIPs").forEach(ip -> ips.add(ip.asText())));
+    readJson(store.handleGet("/api/v1/services")).path("items").forEach(s -> {
+      if (!(s.path("metadata").path("namespace").asText() + "/" + s.path("metadata").path("name").asText()).equals(except)) {
+        s.path("spec").path("clusterIPs").forEach(ip -> ips.add(ip.asText()));
+      }
+    });
     return ips;
+  }
+
+  /** A 422 the way the API server words it, with causes, so kubectl prints {@code The Service "x" is invalid: ...}. */
+  static MockResponse invalid(String kind, String name, List<ClusterIps.FieldError> errors) {
+    String joined = errors.size() == 1 ? errors.get(0).toString()
+        : "[" + String.join(", ", errors.stream().map(ClusterIps.FieldError::toString).toList()) + "]";
+    ObjectNode s = JSON.createObjectNode().put("kind", "Status").put("apiVersion", "v1").put("status", "Failure")
+        .put("message", kind + " \"" + name + "\" is invalid: " + joined).put("reason", "Invalid").put("code", 422);
+    ObjectNode details = s.putObject("details").put("name", name).put("kind", kind);
+    ArrayNode causes = details.putArray("causes");
+    errors.forEach(e -> causes.addObject().put("reason", e.reason()).put("message", e.detail()).put("field", e.field()));
+    return json(422, s);
   }
 
   /**
@@ -240,6 +256,12 @@ final class ApiDispatcher extends Dispatcher {
       // the store checks resourceVersion on main writes only
       return status(409, "Conflict", "Operation cannot be fulfilled on " + r.plural() + " \"" + r.name()
           + "\": the object has been modified; please apply your changes to the latest version and try again");
+    }
+    if (!statusWrite && r.group().isEmpty() && r.plural().equals("services")) {
+      List<ClusterIps.FieldError> errors = clusterIps.update(current, (ObjectNode) next, storedServiceIps(r.namespace() + "/" + r.name()));
+      if (!errors.isEmpty()) {
+        return invalid("Service", r.name(), errors);
+      }
     }
     if (!statusWrite && hasStatusSubresource(r)) {
       ObjectNode kept = (ObjectNode) next;
