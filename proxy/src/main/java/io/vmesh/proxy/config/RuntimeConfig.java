@@ -130,7 +130,11 @@ public final class RuntimeConfig {
     return Optional.ofNullable(admin);
   }
 
-  /** Where a {@code use_original_dst} listener hands a connection: the exact ip:port owner, else 0.0.0.0:port. */
+  /**
+   * Where a {@code use_original_dst} listener hands a connection: the listener owning the exact ip:port, else the
+   * port's wildcard listener of the destination's family ({@code 0.0.0.0:port} or {@code [::]:port}); a listener's
+   * {@code additional_addresses} count as its own. Empty: the virtual listener's own chains take it.
+   */
   public Optional<ListenerConfig> handoff(InetSocketAddress originalDst) {
     ListenerConfig exact = handoffExact.get(originalDst);
     if (exact != null) {

@@ -70,6 +70,8 @@ public final class RuntimeConfigBuilder {
   private final boolean dynamic;
   private final Map<String, ClusterConfig> clusters = new LinkedHashMap<>();
   private final Set<String> missingClusters = new LinkedHashSet<>();
+  /** Each kept listener's {@code additional_addresses}, by listener name. */
+  private final Map<String, List<InetSocketAddress>> additionalAddresses = new HashMap<>();
   private Map<String, RouteTable> rds = Map.of();
   private Clock clock;
   private final String adsCluster;
@@ -215,10 +217,14 @@ public final class RuntimeConfigBuilder {
     Map<String, ListenerConfig> wildcard = new HashMap<>();
     for (ListenerConfig l : listeners.values()) {
       if (!l.bindToPort()) {
-        if (l.address().getAddress().isAnyLocalAddress()) {
-          wildcard.put(RuntimeConfig.wildcardKey(l.address()), l);
-        } else {
-          exact.put(l.address(), l);
+        List<InetSocketAddress> owned = new ArrayList<>(List.of(l.address()));
+        owned.addAll(additionalAddresses.getOrDefault(l.name(), List.of()));
+        for (InetSocketAddress a : owned) {
+          if (a.getAddress().isAnyLocalAddress()) {
+            wildcard.put(RuntimeConfig.wildcardKey(a), l);
+          } else {
+            exact.put(a, l);
+          }
         }
       }
     }
@@ -244,8 +250,38 @@ public final class RuntimeConfigBuilder {
     if (owner != null) {
       problems.add(ConfigException.at(at + ".address", "the same address as " + owner));
     }
-    listeners.putIfAbsent(listener.name(), listener);
+    List<InetSocketAddress> extra = additionalAddresses(proto, listener, at, addressOwners);
+    if (problems.size() == before) {
+      listeners.putIfAbsent(listener.name(), listener);
+      additionalAddresses.put(listener.name(), extra);
+    }
     return problems.size() == before;
+  }
+
+  /**
+   * {@code additional_addresses}: more {@code ip:port} a handed-off listener owns (Istio's dual-stack listeners carry
+   * the other family's VIP or wildcard there). A listener that binds its port binds one socket, so it may have none.
+   */
+  private List<InetSocketAddress> additionalAddresses(Listener proto, ListenerConfig listener, String at, Map<String, String> addressOwners) {
+    List<InetSocketAddress> out = new ArrayList<>();
+    for (int i = 0; i < proto.getAdditionalAddressesCount(); i++) {
+      String aat = at + ".additional_addresses[" + i + "].address";
+      if (listener.bindToPort()) {
+        problems.add(ConfigException.at(at + ".additional_addresses", "only a listener with bind_to_port: false may have "
+            + "additional addresses (this proxy binds one socket per listener)"));
+        return out;
+      }
+      InetSocketAddress a = socketAddress(proto.getAdditionalAddresses(i).getAddress(), aat, true);
+      if (a == null) {
+        continue;
+      }
+      String owner = addressOwners.putIfAbsent("handoff " + a, aat);
+      if (owner != null) {
+        problems.add(ConfigException.at(aat, "the same address as " + owner));
+      }
+      out.add(a);
+    }
+    return out;
   }
 
   private void cluster(Cluster c, String at, boolean isStatic, Set<String> names, Map<String, List<InetSocketAddress>> assignments,

@@ -108,7 +108,8 @@ public final class SupportedFields {
     put(m, AggregatedConfigSource.getDescriptor());
     put(m, Listener.getDescriptor(), "name", "address", "filter_chains", "default_filter_chain", "use_original_dst",
         "bind_to_port", "listener_filters", "listener_filters_timeout", "continue_on_listener_filters_timeout",
-        "traffic_direction", "access_log");
+        "traffic_direction", "access_log", "additional_addresses");
+    put(m, io.envoyproxy.envoy.config.listener.v3.AdditionalAddress.getDescriptor(), "address");
     put(m, ListenerFilter.getDescriptor(), "name", "typed_config");
     put(m, OriginalDst.getDescriptor());
     put(m, TlsInspector.getDescriptor());

@@ -17,6 +17,8 @@ import org.junit.jupiter.api.Test;
 
 class RuntimeConfigBuilderTest {
 
+  static final String TCP = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
+
   private static final Clock CLOCK = Clock.fixed(Instant.parse("2026-11-26T12:00:00Z"), ZoneOffset.UTC);
 
   private static final String CLUSTERS = """
@@ -41,6 +43,67 @@ class RuntimeConfigBuilderTest {
     assertThat(config.handoff(addr("10.88.0.11", 8000)).map(ListenerConfig::name)).contains("0.0.0.0_8000");
     assertThat(config.handoff(addr("fd00::1", 8000))).as("an IPv4 wildcard does not take IPv6").isEmpty();
     assertThat(config.boundListeners()).extracting(ListenerConfig::name).containsExactly("virtualOutbound");
+  }
+
+  /** Istio's dual-stack outbound listeners: the other family's VIP, or {@code [::]}, as an additional address. */
+  private static final String DUAL_STACK = """
+      listeners:
+      - name: 10.96.0.12_7000
+        address: { socket_address: { address: 10.96.0.12, port_value: 7000 } }
+        bind_to_port: false
+        additional_addresses:
+        - address: { socket_address: { address: "fd00:10:96::c", port_value: 7000 } }
+        filter_chains:
+        - filters: [ { name: t, typed_config: { "@type": "%1$s", stat_prefix: s, cluster: echo } } ]
+      - name: 0.0.0.0_8000
+        address: { socket_address: { address: 0.0.0.0, port_value: 8000 } }
+        bind_to_port: false
+        additional_addresses:
+        - address: { socket_address: { address: "::", port_value: 8000 } }
+        filter_chains:
+        - filters: [ { name: t, typed_config: { "@type": "%1$s", stat_prefix: s, cluster: echo } } ]
+      """.formatted(TCP);
+
+  @Test
+  void handOffFindsAListenerByItsAdditionalAddressesExactThenWildcardOfTheSameFamily() throws Exception {
+    RuntimeConfig config = build(DUAL_STACK);
+    assertThat(config.handoff(addr("10.96.0.12", 7000)).map(ListenerConfig::name)).contains("10.96.0.12_7000");
+    assertThat(config.handoff(addr("fd00:10:96::c", 7000)).map(ListenerConfig::name)).contains("10.96.0.12_7000");
+    assertThat(config.handoff(addr("fd00:10:96:0:0:0:0:c", 7000)).map(ListenerConfig::name)).as("any spelling of the address")
+        .contains("10.96.0.12_7000");
+    assertThat(config.handoff(addr("fd00:10:96::d", 7000))).as("another IPv6 address on that port has no owner").isEmpty();
+    assertThat(config.handoff(addr("fd88::5", 8000)).map(ListenerConfig::name)).as("[::]:8000 is 0.0.0.0_8000's").contains("0.0.0.0_8000");
+    assertThat(config.handoff(addr("10.88.0.5", 8000)).map(ListenerConfig::name)).contains("0.0.0.0_8000");
+    assertThat(config.handoff(addr("fd88::5", 9000))).isEmpty();
+  }
+
+  @Test
+  void additionalAddressesAreRefusedOnBoundListenersAndWhenTakenTwice() {
+    assertThatThrownBy(() -> build(DUAL_STACK + """
+        - name: other
+          address: { socket_address: { address: "fd00:10:96::c", port_value: 7000 } }
+          bind_to_port: false
+          filter_chains:
+          - filters: [ { name: t, typed_config: { "@type": "%1$s", stat_prefix: s, cluster: echo } } ]
+        - name: bound
+          address: { socket_address: { address: 127.0.0.1, port_value: 15001 } }
+          additional_addresses:
+          - address: { socket_address: { address: "::1", port_value: 15001 } }
+          filter_chains:
+          - filters: [ { name: t, typed_config: { "@type": "%1$s", stat_prefix: s, cluster: echo } } ]
+        - name: bad
+          address: { socket_address: { address: 10.96.0.13, port_value: 7000 } }
+          bind_to_port: false
+          additional_addresses:
+          - address: { socket_address: { address: "fd00:10:96::zz", port_value: 7000 } }
+          filter_chains:
+          - filters: [ { name: t, typed_config: { "@type": "%1$s", stat_prefix: s, cluster: echo } } ]
+        """.formatted(TCP)))
+        .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactlyInAnyOrder(
+            "static_resources.listeners[2].address: the same address as static_resources.listeners[0].additional_addresses[0].address",
+            "static_resources.listeners[3].additional_addresses: only a listener with bind_to_port: false may have additional "
+                + "addresses (this proxy binds one socket per listener)",
+            "static_resources.listeners[4].additional_addresses[0].address.socket_address.address: 'fd00:10:96::zz' is not an IP address"));
   }
 
   @Test
@@ -278,7 +341,6 @@ class RuntimeConfigBuilderTest {
             "static_resources.clusters[0].upstream_bind_config.extra_source_addresses[0].address: must be of another IP version than source_address"));
   }
 
-  static final String TCP = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
 
   private static RuntimeConfig build(String staticResources) throws ConfigException {
     return build(staticResources, CLUSTERS);
