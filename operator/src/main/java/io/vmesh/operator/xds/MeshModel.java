@@ -21,11 +21,20 @@ public record MeshModel(List<ServiceModel> services, Map<ProxyId, ProxyModel> pr
     proxies = Map.copyOf(proxies);
   }
 
-  /** A Service; {@code clusterIp} is empty for a headless one (its clients dial the endpoints' addresses). */
-  public record ServiceModel(String name, String namespace, Optional<String> clusterIp, List<ServicePortModel> ports) {
+  /**
+   * A Service; {@code clusterIps} (primary first, one per IP family of a dual-stack Service) is empty for a headless
+   * one (its clients dial the endpoints' addresses).
+   */
+  public record ServiceModel(String name, String namespace, List<String> clusterIps, List<ServicePortModel> ports) {
 
     public ServiceModel {
+      clusterIps = List.copyOf(clusterIps);
       ports = List.copyOf(ports);
+    }
+
+    /** The primary cluster IP. */
+    public Optional<String> clusterIp() {
+      return clusterIps.stream().findFirst();
     }
 
     /** {@code name.namespace.svc.cluster.local}. */
@@ -34,7 +43,7 @@ public record MeshModel(List<ServiceModel> services, Map<ProxyId, ProxyModel> pr
     }
 
     public boolean headless() {
-      return clusterIp.isEmpty();
+      return clusterIps.isEmpty();
     }
 
     public Optional<ServicePortModel> port(int number) {

@@ -38,6 +38,7 @@ import io.vmesh.operator.xds.MeshModel.ServiceModel;
 import io.vmesh.operator.xds.MeshModel.ServicePortModel;
 import io.vmesh.operator.xds.MeshModel.Sources;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -118,25 +119,46 @@ public final class MeshModelBuilder {
     if (service.getSpec() == null || "ExternalName".equals(service.getSpec().getType()) || service.getSpec().getPorts() == null) {
       return Optional.empty();
     }
-    String ip = service.getSpec().getClusterIP();
-    Optional<String> clusterIp = ip == null || ip.isBlank() || "None".equals(ip) ? Optional.empty() : Optional.of(ip);
+    List<String> clusterIps = clusterIps(service);
+    Optional<String> family = primaryFamily(service, clusterIps);
     List<ServicePortModel> ports = new ArrayList<>();
     for (ServicePort port : service.getSpec().getPorts()) {
       if (port.getPort() == null || !isTcp(port.getProtocol())) {
         continue;
       }
-      ports.add(new ServicePortModel(port.getPort(), PortProtocols.of(port), readyEndpoints(port, slices)));
+      ports.add(new ServicePortModel(port.getPort(), PortProtocols.of(port), readyEndpoints(port, slices, family)));
     }
     ports.sort(Comparator.comparingInt(ServicePortModel::port));
-    return Optional.of(new ServiceModel(service.getMetadata().getName(), service.getMetadata().getNamespace(), clusterIp, ports));
+    return Optional.of(new ServiceModel(service.getMetadata().getName(), service.getMetadata().getNamespace(), clusterIps, ports));
   }
 
-  /** Ready endpoints of the slices' port named like the Service port (Kubernetes pairs them by name). */
-  private static List<EndpointAddress> readyEndpoints(ServicePort port, List<EndpointSlice> slices) {
+  /** {@code spec.clusterIPs} (primary first), else {@code spec.clusterIP}; none for a headless Service. */
+  private static List<String> clusterIps(Service service) {
+    List<String> ips = service.getSpec().getClusterIPs() == null || service.getSpec().getClusterIPs().isEmpty()
+        ? Collections.singletonList(service.getSpec().getClusterIP()) : service.getSpec().getClusterIPs();
+    return ips.stream().filter(ip -> ip != null && !ip.isBlank() && !"None".equals(ip)).toList();
+  }
+
+  /**
+   * The family whose endpoints the Service's cluster gets: its primary cluster IP's, else its first {@code ipFamilies};
+   * none (every address) for a headless Service that names no family. One address per pod, as Istio gives a
+   * dual-stack endpoint: the proxy carries both families' VIPs to it.
+   */
+  private static Optional<String> primaryFamily(Service service, List<String> clusterIps) {
+    if (!clusterIps.isEmpty()) {
+      return Optional.of(clusterIps.get(0).contains(":") ? "IPv6" : "IPv4");
+    }
+    List<String> families = service.getSpec().getIpFamilies();
+    return families == null || families.isEmpty() ? Optional.empty() : Optional.of(families.get(0));
+  }
+
+  /** Ready endpoints of the slices' port named like the Service port (Kubernetes pairs them by name), of {@code family} if given. */
+  private static List<EndpointAddress> readyEndpoints(ServicePort port, List<EndpointSlice> slices, Optional<String> family) {
     String name = Objects.requireNonNullElse(port.getName(), "");
     Set<EndpointAddress> addresses = new TreeSet<>(Comparator.comparing(EndpointAddress::ip).thenComparingInt(EndpointAddress::port));
     for (EndpointSlice slice : slices) {
-      if ("FQDN".equals(slice.getAddressType()) || slice.getPorts() == null || slice.getEndpoints() == null) {
+      if ("FQDN".equals(slice.getAddressType()) || slice.getPorts() == null || slice.getEndpoints() == null
+          || (family.isPresent() && slice.getAddressType() != null && !family.get().equals(slice.getAddressType()))) {
         continue;
       }
       for (EndpointPort slicePort : slice.getPorts()) {

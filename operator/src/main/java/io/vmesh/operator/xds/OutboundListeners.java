@@ -2,6 +2,7 @@ package io.vmesh.operator.xds;
 
 import com.google.protobuf.Duration;
 import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.listener.v3.AdditionalAddress;
 import io.envoyproxy.envoy.config.core.v3.TrafficDirection;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
@@ -22,7 +23,9 @@ import java.util.TreeMap;
 /**
  * The outbound side, Istio's layout: {@code virtualOutbound} on 15001 hands each captured connection to the
  * {@code bind_to_port: false} listener of its original destination — {@code <clusterIP>_<port>} for a TCP Service
- * port, {@code 0.0.0.0_<port>} for HTTP — and forwards or refuses the rest by the outbound policy.
+ * port, {@code 0.0.0.0_<port>} for HTTP — and forwards or refuses the rest by the outbound policy. Dual stack as
+ * Istio builds it: a dual-stack Service's TCP listener carries its other VIP in {@code additional_addresses}, and an
+ * HTTP port with IPv6 destinations gets {@code [::]:<port>} there; single-stack output is unchanged.
  */
 final class OutboundListeners {
 
@@ -63,14 +66,19 @@ final class OutboundListeners {
         Optional<Protocol> protocol = port.protocol();
         String cluster = SnapshotGenerator.outboundCluster(port.port(), service.host());
         if (protocol.isPresent() && !PortProtocols.isHttp(protocol.get())) {
+          if (service.clusterIps().size() > 1) {
+            // dual stack, as Istio: one listener named by the primary VIP, the other family's VIP an additional address
+            String primary = service.clusterIps().get(0);
+            Listener.Builder listener = tcpListener(primary + "_" + port.port(), primary, port.port(), cluster);
+            service.clusterIps().subList(1, service.clusterIps().size()).forEach(ip -> listener.addAdditionalAddresses(
+                AdditionalAddress.newBuilder().setAddress(address(ip, port.port()))));
+            byAddress.putIfAbsent(listener.getName(), listener.build());
+            continue;
+          }
           for (EndpointAddress address : addresses(service, port)) {
             String name = address.ip() + "_" + address.port();
             // two headless Services over the same pod: the first one (by namespace and name) keeps the address
-            byAddress.putIfAbsent(name, Listener.newBuilder().setName(name).setAddress(address(address.ip(), address.port()))
-                .setBindToPort(com.google.protobuf.BoolValue.of(false))
-                .setTrafficDirection(TrafficDirection.OUTBOUND)
-                .addFilterChains(NetworkFilters.chain(cluster, FilterChainMatch.getDefaultInstance(), NetworkFilters.tcpProxy(cluster)))
-                .build());
+            byAddress.putIfAbsent(name, tcpListener(name, address.ip(), address.port(), cluster).build());
           }
         } else {
           httpPorts.computeIfAbsent(port.port(), p -> new ArrayList<>()).add(service);
@@ -80,6 +88,13 @@ final class OutboundListeners {
     List<Listener> listeners = new ArrayList<>(byAddress.values());
     httpPorts.forEach((port, onPort) -> listeners.add(httpListener(port, onPort, policy)));
     return listeners;
+  }
+
+  private static Listener.Builder tcpListener(String name, String ip, int port, String cluster) {
+    return Listener.newBuilder().setName(name).setAddress(address(ip, port))
+        .setBindToPort(com.google.protobuf.BoolValue.of(false))
+        .setTrafficDirection(TrafficDirection.OUTBOUND)
+        .addFilterChains(NetworkFilters.chain(cluster, FilterChainMatch.getDefaultInstance(), NetworkFilters.tcpProxy(cluster)));
   }
 
   /**
@@ -98,7 +113,7 @@ final class OutboundListeners {
         continue;
       }
       String cluster = SnapshotGenerator.outboundCluster(port, service.host());
-      for (EndpointAddress address : addresses(service, servicePort)) {
+      for (EndpointAddress address : sniffedAddresses(service, servicePort)) {
         FilterChainMatch.Builder to = FilterChainMatch.newBuilder().addPrefixRanges(NetworkFilters.cidr(MeshModel.Cidr.host(address.ip())));
         chains.add(NetworkFilters.chain(cluster + "|http", to.clone().addAllApplicationProtocols(NetworkFilters.SNIFFED_HTTP).build(), http));
         chains.add(NetworkFilters.chain(cluster + "|tcp", to.build(), NetworkFilters.tcpProxy(cluster)));
@@ -115,6 +130,12 @@ final class OutboundListeners {
         .setBindToPort(com.google.protobuf.BoolValue.of(false))
         .setTrafficDirection(TrafficDirection.OUTBOUND)
         .addAllFilterChains(dedupe(chains));
+    boolean ipv6 = services.stream().anyMatch(s -> s.clusterIps().stream().anyMatch(ip -> ip.contains(":"))
+        || (s.headless() && s.port(port).orElseThrow().endpoints().stream().anyMatch(e -> e.ip().contains(":"))));
+    if (ipv6) {
+      // IPv6 destinations on this port: Istio's dual-stack wildcard pair 0.0.0.0_<port> + [::]:<port>, as one listener
+      listener.addAdditionalAddresses(AdditionalAddress.newBuilder().setAddress(address("::", port)));
+    }
     if (NetworkFilters.sniffs(chains)) {
       listener.addListenerFilters(NetworkFilters.httpInspector())
           .setListenerFiltersTimeout(SNIFF_TIMEOUT)
@@ -128,6 +149,11 @@ final class OutboundListeners {
     Map<FilterChainMatch, FilterChain> byMatch = new LinkedHashMap<>();
     chains.forEach(c -> byMatch.putIfAbsent(c.getFilterChainMatch(), c));
     return List.copyOf(byMatch.values());
+  }
+
+  /** Where a sniffed port's chains match: every cluster IP (both families of a dual-stack Service), or each endpoint. */
+  private static List<EndpointAddress> sniffedAddresses(ServiceModel service, ServicePortModel port) {
+    return service.headless() ? port.endpoints() : service.clusterIps().stream().map(ip -> new EndpointAddress(ip, port.port())).toList();
   }
 
   /** The addresses clients dial: the cluster IP and Service port, or, headless, each ready endpoint. */

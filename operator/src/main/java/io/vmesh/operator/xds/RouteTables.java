@@ -78,7 +78,7 @@ final class RouteTables {
     return config.build();
   }
 
-  /** {@code name} (same namespace only, as Istio: short names resolve in the client's namespace), {@code name.ns}, {@code name.ns.svc}, the FQDN, the cluster IP; each also with {@code :port}. */
+  /** {@code name} (same namespace only, as Istio: short names resolve in the client's namespace), {@code name.ns}, {@code name.ns.svc}, the FQDN, the cluster IPs; each also with {@code :port}. */
   static Set<String> domains(ServiceModel service, int port, String proxyNamespace) {
     List<String> names = new ArrayList<>();
     if (service.namespace().equals(proxyNamespace)) {
@@ -87,7 +87,8 @@ final class RouteTables {
     names.add(service.name() + "." + service.namespace());
     names.add(service.name() + "." + service.namespace() + ".svc");
     names.add(service.host());
-    service.clusterIp().ifPresent(names::add);
+    // an IPv6 address is bracketed in Host and :authority
+    service.clusterIps().forEach(ip -> names.add(ip.contains(":") ? "[" + ip + "]" : ip));
     Set<String> domains = new LinkedHashSet<>();
     for (String name : names) {
       domains.add(name);
