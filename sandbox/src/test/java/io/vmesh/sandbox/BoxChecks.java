@@ -63,6 +63,21 @@ final class BoxChecks {
         + box.kubectl("get", "pods", "-n", namespace, "-o", "wide").stdout() + "\n" + pods);
   }
 
+  /**
+   * A dual-stack Service as kubectl shows it: two ClusterIPs, one per family, and once its pods are ready an
+   * EndpointSlice per family with ready addresses of that family (the IPv6 one from the pods' IPv6 podIPs).
+   */
+  static void dualStackService(MeshInABox box, String namespace, String service) throws InterruptedException {
+    String families = box.kubectlOk("get", "svc", service, "-n", namespace, "-o", "jsonpath={.spec.ipFamilies[*]}").stdout().strip();
+    org.assertj.core.api.Assertions.assertThat(List.of(families.split(" "))).as("ipFamilies of " + service)
+        .containsExactlyInAnyOrder("IPv4", "IPv6");
+    for (String family : List.of("IPv4", "IPv6")) {
+      awaitKubectl(box, out -> !out.isBlank() && Stream.of(out.split(" ")).allMatch(ip -> ip.contains(":") == family.equals("IPv6")),
+          "get", "endpointslices", "-n", namespace, "-l", "kubernetes.io/service-name=" + service, "-o",
+          "jsonpath={.items[?(@.addressType==\"" + family + "\")].endpoints[?(@.conditions.ready==true)].addresses[*]}");
+    }
+  }
+
   /** The first pod whose label {@code app} is {@code app}. */
   static String podName(JsonNode pods, String app) {
     for (JsonNode p : pods.path("items")) {

@@ -127,8 +127,7 @@ class TransparencyMatrixIT {
       case EXCLUDED -> c.protocol() == Protocol.TCP ? null : "bypass: one port is excluded";
       case ALLOW_ANY, REGISTRY_ONLY -> c.protocol() != Protocol.HTTP1 ? "the external server speaks HTTP"
           : c.family() == Family.V6 ? "the external host has no IPv6 address" : null;
-      case VIP, HAIRPIN -> c.family() == Family.V6 ? "no IPv6 Service VIPs in the box (single-stack IPv4 Services)" : null;
-      case POD -> null;
+      case VIP, HAIRPIN, POD -> null;
     };
   }
 
@@ -161,13 +160,23 @@ class TransparencyMatrixIT {
       ip.put(pod + "4", both[0]);
       ip.put(pod + "6", both[1]);
     }
-    String serverVip = clusterIp(box, "server");
-    String clientVip = clusterIp(box, "client");
+    // server: dual stack, IPv4 first; client: dual stack, IPv6 first (its cluster's endpoints are IPv6: EDS in IPv6)
+    List<String> serverVips = clusterIps(box, "server", "IPv4");
+    List<String> clientVips = clusterIps(box, "client", "IPv6");
+    String serverVip = serverVips.get(0);
+    Map<Family, String> serverVip46 = Map.of(Family.V4, serverVips.get(0), Family.V6, serverVips.get(1));
+    Map<Family, String> clientVip46 = Map.of(Family.V4, clientVips.get(1), Family.V6, clientVips.get(0));
+    BoxChecks.dualStackService(box, NS, "server");
+    BoxChecks.dualStackService(box, NS, "client");
+    // a name with both A and AAAA lines resolves IPv4 first in the pods (glibc would rank the ULA first)
+    SystemCommand.Result resolved = box.execInPod(box.netnsOf(NS, "client"), Duration.ofSeconds(10), List.of("getent", "ahosts", "server"));
+    assertThat(resolved.stdout().lines().map(l -> l.split("\\s+")[0]).distinct().toList()).as("getent ahosts server")
+        .containsExactly(serverVips.get(0), serverVips.get(1));
     String clientNs = box.netnsOf(NS, "client");
     String readOnlyNs = box.netnsOf(NS, "client-ro");
     // the sidecars have the Services' clusters and endpoints from xDS (else a VIP cell would pass through unrouted)
     awaitAdmin(box, clientNs, "/clusters", List.of("outbound|8080||server." + NS + ".svc.cluster.local::" + ip.get("server4") + ":8080",
-        "outbound|8080||client." + NS + ".svc.cluster.local::" + ip.get("client4") + ":8080"));
+        "outbound|8080||client." + NS + ".svc.cluster.local::" + TransparencyMatrixIT.hostPort(ip.get("client6"), 8080)));
     awaitAdmin(box, readOnlyNs, "/config_dump", List.of("block_all"));
 
     List<Cell> run = new ArrayList<>();
@@ -183,9 +192,9 @@ class TransparencyMatrixIT {
             continue;
           }
           String host = switch (d) {
-            case VIP -> serverVip;
+            case VIP -> serverVip46.get(f);
             case POD, EXCLUDED -> ip.get("server" + (f == Family.V4 ? "4" : "6"));
-            case HAIRPIN -> clientVip;
+            case HAIRPIN -> clientVip46.get(f);
             case LOCALHOST -> f == Family.V4 ? "127.0.0.1" : "::1";
             case ALLOW_ANY, REGISTRY_ONLY -> Topology.EXTERNAL_IP;
           };
@@ -303,8 +312,10 @@ class TransparencyMatrixIT {
           + ", expected cluster " + cluster + " and flags -";
     }
     if (c.destination() == Destination.VIP || c.destination() == Destination.POD) {
-      // the server is injected too: its sidecar took the connection in on the port the app serves
-      String inbound = hostPort(ip.get("server" + (c.family() == Family.V4 ? "4" : "6")), c.protocol().port);
+      // the server is injected too: its sidecar took the connection in on the port the app serves; through either VIP
+      // it is the endpoint of the Service's primary family (IPv4), as Istio gives a dual-stack pod one endpoint address
+      String family = c.destination() == Destination.VIP || c.family() == Family.V4 ? "4" : "6";
+      String inbound = hostPort(ip.get("server" + family), c.protocol().port);
       if (awaitLog(serverLog, s -> sameAddress(s.downstreamLocalAddress(), inbound) && s.responseFlags().equals("-")).isEmpty()) {
         return "no line in the server sidecar's access log for " + inbound;
       }
@@ -477,7 +488,8 @@ class TransparencyMatrixIT {
 
   /**
    * The server, the client (which serves too, for hairpin and localhost, and excludes {@value #EXCLUDED_PORT} from
-   * capture) and a REGISTRY_ONLY client; Services {@code server} and {@code client} name each port so that its
+   * capture) and a REGISTRY_ONLY client; Services {@code server} (dual stack, IPv4 first) and {@code client} (dual
+   * stack, IPv6 first) name each port so that its
    * protocol is declared, except one of the two server-first ports, which is left to sniffing (the case that could stall).
    */
   private static String workloads(Path tls) {
@@ -518,6 +530,7 @@ class TransparencyMatrixIT {
           """.formatted(app, NS, annotations, APP_UID, NodeCommand.MATRIX_IMAGE, tls.resolve("cert.pem"), tls.resolve("key.pem")));
     }
     for (String app : List.of("server", "client")) {
+      String families = app.equals("server") ? "ipFamilyPolicy: PreferDualStack" : "ipFamilyPolicy: RequireDualStack\nipFamilies: [IPv6, IPv4]";
       y.append("""
           apiVersion: v1
           kind: Service
@@ -525,6 +538,7 @@ class TransparencyMatrixIT {
             name: %1$s
             namespace: %2$s
           spec:
+            %3$s
             selector:
               app: %1$s
             ports:
@@ -543,15 +557,21 @@ class TransparencyMatrixIT {
             - name: first
               port: 9092
           ---
-          """.formatted(app, NS));
+          """.formatted(app, NS, families.replace("\n", "\n  ")));
     }
     return y.toString();
   }
 
-  private static String clusterIp(MeshInABox box, String service) {
-    String vip = box.kubectlOk("get", "svc", service, "-n", NS, "-o", "jsonpath={.spec.clusterIP}").stdout().strip();
-    assertThat(vip).as("ClusterIP of " + service).startsWith("10.96.");
-    return vip;
+  /** The Service's two ClusterIPs, primary ({@code primaryFamily}) first. */
+  private static List<String> clusterIps(MeshInABox box, String service, String primaryFamily) {
+    String ips = box.kubectlOk("get", "svc", service, "-n", NS, "-o", "jsonpath={.spec.clusterIPs[*]}").stdout().strip();
+    List<String> both = List.of(ips.split(" "));
+    assertThat(both).as("ClusterIPs of " + service).hasSize(2);
+    String v4 = primaryFamily.equals("IPv4") ? both.get(0) : both.get(1);
+    String v6 = primaryFamily.equals("IPv4") ? both.get(1) : both.get(0);
+    assertThat(v4).as("IPv4 ClusterIP of " + service).startsWith("10.96.");
+    assertThat(v6).as("IPv6 ClusterIP of " + service).startsWith("fd00:10:96::");
+    return both;
   }
 
   private static void awaitReady(MeshInABox box, List<String> pods) throws Exception {

@@ -252,8 +252,9 @@ public final class MatrixClient implements Callable<Integer> {
     return (ip.contains(":") ? "[" + ip + "]" : ip) + ":" + port;
   }
 
+  /** The Host / :authority text: IPv6 in its RFC 5952 form ({@code [fd00:10:96::a]}), as a URL names it, not Java's long form. */
   private static String host(InetSocketAddress a) {
-    String h = a.getAddress().getHostAddress();
+    String h = io.netty.util.NetUtil.toAddressString(a.getAddress());
     return h.contains(":") ? "[" + h + "]" : h;
   }
 

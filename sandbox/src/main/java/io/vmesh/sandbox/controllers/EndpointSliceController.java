@@ -32,6 +32,7 @@ import org.slf4j.LoggerFactory;
  * a different number in different pods), {@code ready} from the pod's Ready condition, {@code terminating} from
  * its deletionTimestamp. Slices are written only when they change; slices of Services that are gone, or of port
  * sets no pod has any more, are deleted. Services without a selector are left to whoever writes their slices.
+ * A dual-stack Service gets its slices twice, {@code addressType: IPv4} and {@code IPv6} (named {@code -vmesh-v6}).
  */
 public final class EndpointSliceController {
 
@@ -87,17 +88,48 @@ public final class EndpointSliceController {
   }
 
   private static boolean same(EndpointSlice a, EndpointSlice b) {
-    return a.getEndpoints().equals(b.getEndpoints()) && a.getPorts().equals(b.getPorts())
+    return java.util.Objects.equals(a.getAddressType(), b.getAddressType()) && a.getEndpoints().equals(b.getEndpoints()) && a.getPorts().equals(b.getPorts())
         && a.getMetadata().getLabels().equals(b.getMetadata().getLabels());
   }
 
-  /** The slices a Service should have: pods grouped by the port numbers its ports resolve to in them. */
+  /**
+   * The slices a Service should have: one set per IP family of the Service ({@code spec.ipFamilies}, IPv4 when it
+   * names none), each with the pods' addresses of that family, as the real controller writes them for dual stack.
+   */
   static List<EndpointSlice> desired(Service s, List<Pod> pods) {
+    List<String> families = families(s);
+    List<EndpointSlice> slices = new ArrayList<>();
+    for (String family : families) {
+      slices.addAll(desired(s, pods, family, family.equals("IPv4") ? "-vmesh" : "-vmesh-v6"));
+    }
+    return slices;
+  }
+
+  /** The Service's IP families, primary first; IPv4 for a Service written before families existed. */
+  public static List<String> families(Service s) {
+    List<String> families = s.getSpec().getIpFamilies();
+    return families == null || families.isEmpty() ? List.of("IPv4") : families;
+  }
+
+  /** The pod's address of {@code family} ({@code IPv4} or {@code IPv6}), or null when it has none. */
+  public static String podIp(Pod p, String family) {
+    List<String> ips = new ArrayList<>();
+    if (p.getStatus().getPodIPs() != null) {
+      p.getStatus().getPodIPs().forEach(i -> ips.add(i.getIp()));
+    }
+    if (ips.isEmpty() && p.getStatus().getPodIP() != null) {
+      ips.add(p.getStatus().getPodIP());
+    }
+    return ips.stream().filter(ip -> ip != null && ip.contains(":") == family.equals("IPv6")).findFirst().orElse(null);
+  }
+
+  private static List<EndpointSlice> desired(Service s, List<Pod> pods, String family, String suffix) {
     String ns = s.getMetadata().getNamespace();
     Map<List<EndpointPort>, List<Endpoint>> byPorts = new LinkedHashMap<>();
     List<Pod> selected = pods.stream()
         .filter(p -> ns.equals(p.getMetadata().getNamespace()))
         .filter(p -> p.getStatus() != null && p.getStatus().getPodIP() != null && !p.getStatus().getPodIP().isEmpty())
+        .filter(p -> podIp(p, family) != null)
         .filter(p -> !"Succeeded".equals(p.getStatus().getPhase()) && !"Failed".equals(p.getStatus().getPhase()))
         .filter(p -> selects(s.getSpec().getSelector(), p.getMetadata().getLabels()))
         .sorted(Comparator.comparing(p -> p.getMetadata().getName()))
@@ -120,7 +152,7 @@ public final class EndpointSliceController {
       boolean terminating = p.getMetadata().getDeletionTimestamp() != null;
       boolean ready = DeploymentController.ready(p) && !terminating;
       byPorts.computeIfAbsent(ports, k -> new ArrayList<>()).add(new EndpointBuilder()
-          .withAddresses(p.getStatus().getPodIP())
+          .withAddresses(podIp(p, family))
           .withNewConditions().withReady(ready).withServing(ready).withTerminating(terminating).endConditions()
           .withNodeName(p.getSpec().getNodeName())
           .withNewTargetRef().withKind("Pod").withName(p.getMetadata().getName()).withNamespace(ns)
@@ -130,7 +162,7 @@ public final class EndpointSliceController {
     List<EndpointSlice> slices = new ArrayList<>();
     int i = 0;
     for (Map.Entry<List<EndpointPort>, List<Endpoint>> e : byPorts.entrySet()) {
-      slices.add(slice(s, s.getMetadata().getName() + "-vmesh" + (i++ == 0 ? "" : "-" + i), e.getKey(), e.getValue()));
+      slices.add(slice(s, s.getMetadata().getName() + suffix + (i++ == 0 ? "" : "-" + i), family, e.getKey(), e.getValue()));
     }
     if (slices.isEmpty()) {
       // a Service with no pods still has a slice, with no endpoints, as on a cluster
@@ -142,12 +174,12 @@ public final class EndpointSliceController {
               .withProtocol(sp.getProtocol() == null ? "TCP" : sp.getProtocol()).withAppProtocol(sp.getAppProtocol()).build());
         }
       }
-      slices.add(slice(s, s.getMetadata().getName() + "-vmesh", ports, List.of()));
+      slices.add(slice(s, s.getMetadata().getName() + suffix, family, ports, List.of()));
     }
     return slices;
   }
 
-  private static EndpointSlice slice(Service s, String name, List<EndpointPort> ports, List<Endpoint> endpoints) {
+  private static EndpointSlice slice(Service s, String name, String family, List<EndpointPort> ports, List<Endpoint> endpoints) {
     return new EndpointSliceBuilder()
         .withNewMetadata().withName(name).withNamespace(s.getMetadata().getNamespace())
         .addToLabels(SERVICE_NAME, s.getMetadata().getName())
@@ -155,7 +187,7 @@ public final class EndpointSliceController {
         .withOwnerReferences(new OwnerReferenceBuilder().withApiVersion("v1").withKind("Service").withName(s.getMetadata().getName())
             .withUid(s.getMetadata().getUid()).withController(true).withBlockOwnerDeletion(true).build())
         .endMetadata()
-        .withAddressType("IPv4")
+        .withAddressType(family)
         .withPorts(ports)
         .withEndpoints(endpoints)
         .build();

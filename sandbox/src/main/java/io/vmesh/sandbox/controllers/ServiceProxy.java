@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -38,6 +39,9 @@ import org.slf4j.LoggerFactory;
  * {@code ip netns exec}) naming each Service's ClusterIP as {@code name.ns.svc.cluster.local},
  * {@code name.ns.svc}, {@code name.ns}, and as {@code name} in the pod's own namespace, plus a resolv.conf with
  * the cluster search path. The file is rewritten in place, so processes already running see new Services.
+ *
+ * <p>Dual stack: IPv6 ClusterIPs get the same rules through ip6tables, DNATed to the Service's {@code IPv6}
+ * EndpointSlices; a dual-stack Service has a hosts line per address, and a gai.conf ranks IPv4 first.
  */
 public final class ServiceProxy implements PodNetwork {
 
@@ -46,6 +50,7 @@ public final class ServiceProxy implements PodNetwork {
   private final KubernetesClient client;
   private final Map<String, PodEntry> pods = new LinkedHashMap<>();
   private String appliedRules = "";
+  private String appliedRules6 = "";
   private List<Service> services = List.of();
 
   private record PodEntry(io.vmesh.sandbox.topology.Pod netns, String namespace, String name) {
@@ -58,33 +63,36 @@ public final class ServiceProxy implements PodNetwork {
   /** Turns on forwarding in the node namespace (pods reach Services and each other through it). */
   public void prepareNode() {
     SystemCommand.check("sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
+    // IPv6 ClusterIPs are DNATed here too, then forwarded to the pod
+    SystemCommand.check("sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=1");
     SystemCommand.Result bridge = SystemCommand.run(List.of("sysctl", "-n", "net.bridge.bridge-nf-call-iptables"),
         java.time.Duration.ofSeconds(5));
     if (!bridge.ok() || !bridge.stdout().strip().equals("1")) {
       throw new SandboxException("net.bridge.bridge-nf-call-iptables is not 1 in the node namespace (" + bridge.stdout().strip()
           + bridge.stderr().strip() + "): load br_netfilter (modprobe br_netfilter), or Service traffic between pods cannot be un-NATed");
     }
+    SystemCommand.Result bridge6 = SystemCommand.run(List.of("sysctl", "-n", "net.bridge.bridge-nf-call-ip6tables"),
+        java.time.Duration.ofSeconds(5));
+    if (!bridge6.ok() || !bridge6.stdout().strip().equals("1")) {
+      throw new SandboxException("net.bridge.bridge-nf-call-ip6tables is not 1 in the node namespace (" + bridge6.stdout().strip()
+          + bridge6.stderr().strip() + "): IPv6 Service traffic between pods cannot be un-NATed");
+    }
   }
 
   public void sync() {
     List<Service> svcs = client.services().inAnyNamespace().list().getItems();
     List<EndpointSlice> slices = client.discovery().v1().endpointSlices().inAnyNamespace().list().getItems();
-    String rules = rules(svcs, slices);
+    String rules = rules(svcs, slices, "IPv4");
+    String rules6 = rules(svcs, slices, "IPv6");
     if (!rules.equals(appliedRules)) {
-      Path file = null;
-      try {
-        file = Files.createTempFile("vmesh-kube-proxy", ".rules");
-        Files.writeString(file, rules);
-        SystemCommand.check("iptables-restore", file.toString());
-        appliedRules = rules;
-        LOG.info("service rules applied: {} service ports", rules.lines().filter(l -> l.startsWith("-A VMESH-SERVICES")).count());
-      } catch (IOException e) {
-        throw new SandboxException("cannot write the service rules: " + e.getMessage(), e);
-      } finally {
-        if (file != null) {
-          file.toFile().delete();
-        }
-      }
+      restore("iptables-restore", rules);
+      appliedRules = rules;
+      LOG.info("service rules applied: {} IPv4 service ports", rules.lines().filter(l -> l.startsWith("-A VMESH-SERVICES")).count());
+    }
+    if (!rules6.equals(appliedRules6)) {
+      restore("ip6tables-restore", rules6);
+      appliedRules6 = rules6;
+      LOG.info("service rules applied: {} IPv6 service ports", rules6.lines().filter(l -> l.startsWith("-A VMESH-SERVICES")).count());
     }
     synchronized (this) {
       boolean changed = !svcs.stream().map(this::hostsKey).toList().equals(services.stream().map(this::hostsKey).toList());
@@ -95,20 +103,42 @@ public final class ServiceProxy implements PodNetwork {
     }
   }
 
-  private String hostsKey(Service s) {
-    return s.getMetadata().getNamespace() + "/" + s.getMetadata().getName() + "=" + s.getSpec().getClusterIP();
+  /** The rules go on standard input: a file for them could outlive a node agent stopped in between. */
+  private static void restore(String command, String rules) {
+    SystemCommand.runWithInput(List.of(command), rules, Duration.ofSeconds(30)).orThrow();
   }
 
-  /** The nat and filter tables of the node namespace, whole (iptables-restore replaces what was there). */
-  static String rules(List<Service> services, List<EndpointSlice> slices) {
+  private String hostsKey(Service s) {
+    return s.getMetadata().getNamespace() + "/" + s.getMetadata().getName() + "=" + clusterIps(s);
+  }
+
+  /** The Service's cluster IPs, primary first ({@code spec.clusterIPs}, else {@code spec.clusterIP}); none when headless. */
+  static List<String> clusterIps(Service s) {
+    List<String> ips = s.getSpec().getClusterIPs() == null || s.getSpec().getClusterIPs().isEmpty()
+        ? (s.getSpec().getClusterIP() == null ? List.of() : List.of(s.getSpec().getClusterIP())) : s.getSpec().getClusterIPs();
+    return ips.stream().filter(ip -> ip != null && !ip.isEmpty() && !ip.equals("None")).toList();
+  }
+
+  /** The Service's cluster IP of {@code family}, or null. */
+  private static String clusterIp(Service s, String family) {
+    return clusterIps(s).stream().filter(ip -> ip.contains(":") == family.equals("IPv6")).findFirst().orElse(null);
+  }
+
+  /**
+   * The nat and filter tables of the node namespace for one family, whole (iptables-restore or ip6tables-restore
+   * replaces what was there): the same rules for both, on the Service's address of that family.
+   */
+  static String rules(List<Service> services, List<EndpointSlice> slices, String family) {
+    boolean v6 = family.equals("IPv6");
+    String host = v6 ? "/128" : "/32";
     StringBuilder chains = new StringBuilder();
     StringBuilder nat = new StringBuilder();
     StringBuilder reject = new StringBuilder();
     List<Service> sorted = new ArrayList<>(services);
     sorted.sort(Comparator.comparing((Service s) -> s.getMetadata().getNamespace()).thenComparing(s -> s.getMetadata().getName()));
     for (Service s : sorted) {
-      String ip = s.getSpec().getClusterIP();
-      if (ip == null || ip.isEmpty() || ip.equals("None") || s.getSpec().getPorts() == null) {
+      String ip = clusterIp(s, family);
+      if (ip == null || s.getSpec().getPorts() == null) {
         continue;
       }
       for (ServicePort sp : s.getSpec().getPorts()) {
@@ -119,16 +149,16 @@ public final class ServiceProxy implements PodNetwork {
         String p = protocol.toLowerCase(java.util.Locale.ROOT);
         String portName = sp.getName() == null ? "" : sp.getName();
         String comment = s.getMetadata().getNamespace() + "/" + s.getMetadata().getName() + ":" + (portName.isEmpty() ? sp.getPort() : portName);
-        List<String> endpoints = readyEndpoints(s, portName, slices);
+        List<String> endpoints = readyEndpoints(s, portName, slices, family);
         if (endpoints.isEmpty()) {
-          reject.append("-A VMESH-SERVICES -d ").append(ip).append("/32 -p ").append(p).append(" --dport ").append(sp.getPort())
+          reject.append("-A VMESH-SERVICES -d ").append(ip).append(host).append(" -p ").append(p).append(" --dport ").append(sp.getPort())
               .append(" -m comment --comment \"").append(comment).append(" has no endpoints\" -j REJECT")
               .append(p.equals("tcp") ? " --reject-with tcp-reset" : "").append('\n');
           continue;
         }
         String svcChain = "VMESH-SVC-" + hash(comment + p);
         chains.append(':').append(svcChain).append(" - [0:0]\n");
-        nat.append("-A VMESH-SERVICES -d ").append(ip).append("/32 -p ").append(p).append(" --dport ").append(sp.getPort())
+        nat.append("-A VMESH-SERVICES -d ").append(ip).append(host).append(" -p ").append(p).append(" --dport ").append(sp.getPort())
             .append(" -m comment --comment \"").append(comment).append("\" -j ").append(svcChain).append('\n');
         for (int i = 0; i < endpoints.size(); i++) {
           String endpoint = endpoints.get(i);
@@ -140,9 +170,11 @@ public final class ServiceProxy implements PodNetwork {
             nat.append(" -m statistic --mode random --probability ").append(String.format(java.util.Locale.ROOT, "%.11f", 1.0 / left));
           }
           nat.append(" -j ").append(sepChain).append('\n');
-          String endpointIp = endpoint.substring(0, endpoint.lastIndexOf(':'));
-          nat.append("-A ").append(sepChain).append(" -s ").append(endpointIp).append("/32 -j VMESH-MARK-MASQ\n");
-          nat.append("-A ").append(sepChain).append(" -p ").append(p).append(" -j DNAT --to-destination ").append(endpoint).append('\n');
+          int colon = endpoint.lastIndexOf(':');
+          String endpointIp = endpoint.substring(0, colon);
+          String to = v6 ? "[" + endpointIp + "]" + endpoint.substring(colon) : endpoint;
+          nat.append("-A ").append(sepChain).append(" -s ").append(endpointIp).append(host).append(" -j VMESH-MARK-MASQ\n");
+          nat.append("-A ").append(sepChain).append(" -p ").append(p).append(" -j DNAT --to-destination ").append(to).append('\n');
         }
       }
     }
@@ -156,11 +188,12 @@ public final class ServiceProxy implements PodNetwork {
         + "-A FORWARD -j VMESH-SERVICES\n-A OUTPUT -j VMESH-SERVICES\n" + reject + "COMMIT\n";
   }
 
-  /** {@code ip:port} of each ready endpoint of a Service port, from the Service's slices. */
-  static List<String> readyEndpoints(Service s, String portName, List<EndpointSlice> slices) {
+  /** {@code ip:port} of each ready endpoint of a Service port, from the Service's slices of {@code family}. */
+  static List<String> readyEndpoints(Service s, String portName, List<EndpointSlice> slices, String family) {
     List<String> out = new ArrayList<>();
     for (EndpointSlice slice : slices) {
-      if (!s.getMetadata().getNamespace().equals(slice.getMetadata().getNamespace()) || slice.getMetadata().getLabels() == null
+      if (!family.equals(slice.getAddressType() == null ? "IPv4" : slice.getAddressType())
+          || !s.getMetadata().getNamespace().equals(slice.getMetadata().getNamespace()) || slice.getMetadata().getLabels() == null
           || !s.getMetadata().getName().equals(slice.getMetadata().getLabels().get(EndpointSliceController.SERVICE_NAME))
           || slice.getPorts() == null || slice.getEndpoints() == null) {
         continue;
@@ -209,6 +242,7 @@ public final class ServiceProxy implements PodNetwork {
       writeInPlace(dir.resolve("resolv.conf"), "# vmesh sandbox: names come from /etc/hosts; there is no DNS server\n"
           + "search " + entry.namespace() + ".svc.cluster.local svc.cluster.local cluster.local\n"
           + "nameserver 127.0.0.1\noptions ndots:5 timeout:1 attempts:1\n");
+      writeInPlace(dir.resolve("gai.conf"), GAI_CONF);
     } catch (IOException e) {
       LOG.warn("cannot write the hosts file of {}: {}", entry.netns().netns(), e.toString());
     }
@@ -220,22 +254,28 @@ public final class ServiceProxy implements PodNetwork {
     file.toFile().setReadable(true, false);
   }
 
+  /**
+   * glibc's address sorting ranks a ULA (the IPv6 ClusterIPs) above IPv4, so a name with both would be dialled over
+   * IPv6 first; the pods' resolver prefers IPv4, as a dual-stack node configured IPv4-first does (RFC 6724 §10.3).
+   */
+  static final String GAI_CONF = "# vmesh sandbox: IPv4 first for names with both A and AAAA (RFC 6724 10.3)\n"
+      + "precedence ::1/128 50\nprecedence ::/0 40\nprecedence 2002::/16 30\nprecedence ::/96 20\nprecedence ::ffff:0:0/96 100\n";
+
   static String hosts(String podIp, String podName, String namespace, List<Service> services) {
     StringBuilder out = new StringBuilder("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
     out.append(podIp).append('\t').append(podName).append('\n');
     for (Service s : services) {
-      String ip = s.getSpec().getClusterIP();
-      if (ip == null || ip.isEmpty() || ip.equals("None")) {
-        continue;
+      // a dual-stack Service has a line per address, as DNS answers A and AAAA for it
+      for (String ip : clusterIps(s)) {
+        String name = s.getMetadata().getName();
+        String ns = s.getMetadata().getNamespace();
+        out.append(ip).append('\t').append(name).append('.').append(ns).append(".svc.cluster.local ")
+            .append(name).append('.').append(ns).append(".svc ").append(name).append('.').append(ns);
+        if (ns.equals(namespace)) {
+          out.append(' ').append(name);
+        }
+        out.append('\n');
       }
-      String name = s.getMetadata().getName();
-      String ns = s.getMetadata().getNamespace();
-      out.append(ip).append('\t').append(name).append('.').append(ns).append(".svc.cluster.local ")
-          .append(name).append('.').append(ns).append(".svc ").append(name).append('.').append(ns);
-      if (ns.equals(namespace)) {
-        out.append(' ').append(name);
-      }
-      out.append('\n');
     }
     return out.toString();
   }

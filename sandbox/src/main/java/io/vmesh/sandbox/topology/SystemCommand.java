@@ -35,9 +35,21 @@ public final class SystemCommand {
 
   /** Runs {@code command} with exactly {@code env} as its environment (the caller's when null). */
   public static Result run(List<String> command, java.util.Map<String, String> env, Duration timeout) {
+    return run(command, env, null, timeout);
+  }
+
+  /** Runs {@code command} with {@code input} on its standard input (nothing is written to a file for it). */
+  public static Result runWithInput(List<String> command, String input, Duration timeout) {
+    return run(command, null, input, timeout);
+  }
+
+  private static Result run(List<String> command, java.util.Map<String, String> env, String input, Duration timeout) {
     Process p;
     try {
-      ProcessBuilder b = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+      ProcessBuilder b = new ProcessBuilder(command);
+      if (input == null) {
+        b.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+      }
       if (env != null) {
         b.environment().clear();
         b.environment().putAll(env);
@@ -45,6 +57,14 @@ public final class SystemCommand {
       p = b.start();
     } catch (IOException e) {
       throw new SandboxException("cannot start " + command.get(0) + ": " + e.getMessage(), e);
+    }
+    if (input != null) {
+      try (java.io.OutputStream stdin = p.getOutputStream()) {
+        stdin.write(input.getBytes(StandardCharsets.UTF_8));
+      } catch (IOException e) {
+        p.destroyForcibly();
+        throw new SandboxException("cannot write the input of " + command.get(0) + ": " + e.getMessage(), e);
+      }
     }
     CompletableFuture<String> out = drain(p.getInputStream());
     CompletableFuture<String> err = drain(p.getErrorStream());

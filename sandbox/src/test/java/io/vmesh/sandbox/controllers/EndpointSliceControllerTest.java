@@ -39,7 +39,7 @@ class EndpointSliceControllerTest {
       assertThat(s.getEndpoints()).extracting(e -> e.getAddresses().get(0) + " " + e.getConditions().getReady())
           .containsExactly("10.88.0.12 true", "10.88.0.13 false");
     });
-    assertThat(ServiceProxy.readyEndpoints(REVIEWS, "http-api", slices)).containsExactly("10.88.0.12:9080");
+    assertThat(ServiceProxy.readyEndpoints(REVIEWS, "http-api", slices, "IPv4")).containsExactly("10.88.0.12:9080");
   }
 
   @Test
@@ -47,7 +47,25 @@ class EndpointSliceControllerTest {
     List<EndpointSlice> slices = EndpointSliceController.desired(REVIEWS, List.of(
         pod("reviews-1", "reviews", "10.88.0.12", true, 9080), pod("reviews-2", "reviews", "10.88.0.13", true, 9081)));
     assertThat(slices).hasSize(2);
-    assertThat(ServiceProxy.readyEndpoints(REVIEWS, "http-api", slices)).containsExactly("10.88.0.12:9080", "10.88.0.13:9081");
+    assertThat(ServiceProxy.readyEndpoints(REVIEWS, "http-api", slices, "IPv4")).containsExactly("10.88.0.12:9080", "10.88.0.13:9081");
+  }
+
+  @Test
+  void aDualStackServiceGetsASliceOfIpv6AddressesBesideTheIpv4One() {
+    Service dual = new ServiceBuilder(REVIEWS).editSpec().withClusterIPs("10.96.0.13", "fd00:10:96::d").withIpFamilies("IPv4", "IPv6")
+        .withIpFamilyPolicy("RequireDualStack").endSpec().build();
+    Pod pod = new PodBuilder(pod("reviews-1", "reviews", "10.88.0.12", true, 9080)).editStatus()
+        .addNewPodIP().withIp("10.88.0.12").endPodIP().addNewPodIP().withIp("fd88::c").endPodIP().endStatus().build();
+    Pod v4Only = pod("reviews-2", "reviews", "10.88.0.13", true, 9080);
+    List<EndpointSlice> slices = EndpointSliceController.desired(dual, List.of(pod, v4Only));
+    assertThat(slices).extracting(s -> s.getMetadata().getName() + " " + s.getAddressType())
+        .containsExactly("reviews-vmesh IPv4", "reviews-vmesh-v6 IPv6");
+    assertThat(slices.get(1).getEndpoints()).extracting(e -> e.getAddresses().get(0)).containsExactly("fd88::c");
+    assertThat(ServiceProxy.readyEndpoints(dual, "http-api", slices, "IPv6")).containsExactly("fd88::c:9080");
+    assertThat(ServiceProxy.readyEndpoints(dual, "http-api", slices, "IPv4")).containsExactly("10.88.0.12:9080", "10.88.0.13:9080");
+    Service v6Only = new ServiceBuilder(REVIEWS).editSpec().withIpFamilies("IPv6").endSpec().build();
+    assertThat(EndpointSliceController.desired(v6Only, List.of(pod))).singleElement()
+        .satisfies(s -> assertThat(s.getAddressType()).isEqualTo("IPv6"));
   }
 
   @Test
