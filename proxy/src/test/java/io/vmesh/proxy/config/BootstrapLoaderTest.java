@@ -64,7 +64,7 @@ class BootstrapLoaderTest {
             "static_resources.listeners[0].per_connection_buffer_limit_bytes: field not supported by vmesh-proxy "
                 + "(envoy.config.listener.v3.Listener supports name, address, filter_chains, default_filter_chain, "
                 + "use_original_dst, bind_to_port, listener_filters, listener_filters_timeout, "
-                + "continue_on_listener_filters_timeout, traffic_direction, access_log; see docs/proxy-config.md)",
+                + "continue_on_listener_filters_timeout, traffic_direction, access_log, additional_addresses; see docs/proxy-config.md)",
             "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.max_connect_attempts: field not supported "
                 + "by vmesh-proxy (envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy supports stat_prefix, cluster, "
                 + "weighted_clusters, idle_timeout, access_log; see docs/proxy-config.md)"));
