@@ -76,8 +76,9 @@ public final class ClusterIps {
     boolean oldHasIps = old != null && !old.path("clusterIP").asText("").isEmpty();
     if (oldHasIps) {
       // left-out fields keep their stored values, as the real API server does for kubectl apply
-      if (spec.path("clusterIP").asText("").isEmpty() && (spec.path("clusterIPs").isMissingNode() || spec.path("clusterIPs").isNull()
-          || spec.path("clusterIPs").isEmpty())) {
+      boolean noIps = spec.path("clusterIPs").isMissingNode() || spec.path("clusterIPs").isNull() || spec.path("clusterIPs").isEmpty();
+      String given = spec.path("clusterIP").asText("");
+      if (noIps && (given.isEmpty() || given.equals(old.path("clusterIP").asText()))) {
         spec.put("clusterIP", old.path("clusterIP").asText());
         spec.set("clusterIPs", old.path("clusterIPs").deepCopy());
       }

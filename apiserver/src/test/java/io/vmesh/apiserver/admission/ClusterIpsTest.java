@@ -127,6 +127,10 @@ class ClusterIpsTest {
     assertThat(ips.update(stored, upgraded, List.of("fd00:10:96::a"))).isEmpty();
     assertThat(texts(upgraded.path("spec").path("clusterIPs"))).containsExactly("10.96.0.10", "fd00:10:96::b");
     assertThat(texts(upgraded.path("spec").path("ipFamilies"))).containsExactly("IPv4", "IPv6");
+    // a client that knows clusterIP only (an older writer) keeps the secondary address too
+    ObjectNode primaryOnly = service("{\"clusterIP\":\"10.96.0.10\",\"ipFamilyPolicy\":\"PreferDualStack\"}");
+    assertThat(ips.update(upgraded, primaryOnly, List.of("fd00:10:96::a"))).isEmpty();
+    assertThat(texts(primaryOnly.path("spec").path("clusterIPs"))).containsExactly("10.96.0.10", "fd00:10:96::b");
     // a changed address or primary family is refused
     ObjectNode moved = stored.deepCopy();
     ((ObjectNode) moved.path("spec")).put("clusterIP", "10.96.0.77").putArray("clusterIPs").add("10.96.0.77");
