@@ -97,7 +97,7 @@ final class HttpRoutesBuilder {
         ? new HttpConnectionManagerConfig(hcm.getStatPrefix(), table, codec, http2, rdsName, timeouts) : null;
   }
 
-  /** The connection manager's timeouts, Envoy's defaults where unset; 0s turns one off. */
+  /** The connection manager's timeouts, Envoy's defaults where unset; 0s turns one off (drain_timeout: no grace). */
   private HttpTimeouts timeouts(HttpConnectionManager hcm, String at) {
     HttpTimeouts d = HttpTimeouts.DEFAULTS;
     var common = hcm.getCommonHttpProtocolOptions();
@@ -111,7 +111,9 @@ final class HttpRoutesBuilder {
             : d.idleMillis(),
         common.hasMaxConnectionDuration()
             ? RuntimeConfigBuilder.timeoutMillis(common.getMaxConnectionDuration(), cat + ".max_connection_duration", problems)
-            : d.maxConnectionDurationMillis());
+            : d.maxConnectionDurationMillis(),
+        hcm.hasDrainTimeout() ? RuntimeConfigBuilder.timeoutMillis(hcm.getDrainTimeout(), at + ".drain_timeout", problems)
+            : d.drainMillis());
   }
 
   /** The RDS table the filter names, or null: a problem, or the table has not arrived (then the name is noted). */

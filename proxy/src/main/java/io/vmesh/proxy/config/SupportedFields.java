@@ -123,7 +123,7 @@ public final class SupportedFields {
     put(m, TcpProxy.WeightedCluster.getDescriptor(), "clusters");
     put(m, TcpProxy.WeightedCluster.ClusterWeight.getDescriptor(), "name", "weight");
     put(m, HttpConnectionManager.getDescriptor(), "stat_prefix", "codec_type", "route_config", "rds", "http_filters",
-        "http2_protocol_options", "stream_idle_timeout", "request_timeout", "common_http_protocol_options", "access_log");
+        "http2_protocol_options", "stream_idle_timeout", "request_timeout", "common_http_protocol_options", "drain_timeout", "access_log");
     put(m, io.envoyproxy.envoy.config.core.v3.HttpProtocolOptions.getDescriptor(), "idle_timeout", "max_connection_duration");
     put(m, Rds.getDescriptor(), "config_source", "route_config_name");
     put(m, AccessLog.getDescriptor(), "name", "typed_config");

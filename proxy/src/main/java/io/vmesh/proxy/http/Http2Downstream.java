@@ -9,6 +9,8 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
+import io.netty.handler.codec.http2.DefaultHttp2GoAwayFrame;
+import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
@@ -23,6 +25,7 @@ import io.vertx.core.Handler;
 import io.vertx.core.Promise;
 import io.vertx.core.internal.PromiseInternal;
 import io.vertx.core.internal.net.NetSocketInternal;
+import io.vertx.core.net.impl.ShutdownEvent;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -47,6 +50,8 @@ final class Http2Downstream {
   // idle_timeout runs while no stream is open; max_connection_duration sends GOAWAY (streams in flight finish)
   private long idleTimer = -1;
   private long durationTimer = -1;
+  // the final GOAWAY of a drain was sent: the last stream to end closes the connection
+  private boolean goneAway;
 
   Http2Downstream(HttpScope scope, NetSocketInternal socket, Http2Options options) {
     this.scope = scope;
@@ -112,6 +117,9 @@ final class Http2Downstream {
       if (event instanceof ChannelInputShutdownEvent) {
         // the client is done sending: GOAWAY, and close once the streams in flight have finished
         socket.close();
+      } else if (event instanceof ShutdownEvent) {
+        // the listener drains
+        onListenerDrain();
       } else {
         ReferenceCountUtil.release(event);
       }
@@ -134,6 +142,23 @@ final class Http2Downstream {
     }
     HttpConnectionManager.replay(socket, alreadyRead);
     return closed.future();
+  }
+
+  /**
+   * Envoy's drain sequence: a graceful GOAWAY (last stream id 2^31-1, so streams racing it are still
+   * served), and after drain_timeout the final GOAWAY naming the last stream taken; the connection closes
+   * once the streams up to it have finished (or at the listener's drain deadline).
+   */
+  private void onListenerDrain() {
+    socket.writeMessage(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR).setExtraStreamIds(Integer.MAX_VALUE));
+    scope.context().setTimer(Math.max(1, scope.hcm().timeouts().drainMillis()), id -> {
+      // extraStreamIds 0: the codec names the last stream the client opened
+      socket.writeMessage(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR));
+      goneAway = true;
+      if (streams.isEmpty()) {
+        socket.close();
+      }
+    });
   }
 
   private void startIdle() {
@@ -195,6 +220,9 @@ final class Http2Downstream {
     public void channelInactive(ChannelHandlerContext ctx) {
       streams.remove(((Http2StreamChannel) channel).stream().id());
       if (streams.isEmpty()) {
+        if (goneAway) {
+          socket.close();
+        }
         startIdle();
       }
       scope.context().emit(null, v -> reader.closed());

@@ -20,6 +20,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.net.NetSocketInternal;
+import io.vertx.core.net.impl.ShutdownEvent;
 import io.vmesh.proxy.accesslog.AccessLog;
 import io.vmesh.proxy.config.RuntimeConfig;
 import io.vmesh.proxy.listener.HttpInspector;
@@ -218,6 +219,8 @@ public final class HttpConnectionManager {
         if (reader.idle()) {
           socket.close();
         }
+      } else if (event instanceof ShutdownEvent) {
+        onListenerDrain();
       } else {
         ReferenceCountUtil.release(event);
       }
@@ -276,6 +279,20 @@ public final class HttpConnectionManager {
       if (reader.between()) {
         socket.close();
       }
+    }
+
+    /**
+     * The listener drains (SIGTERM, /drain_listeners, removed by an update; Vert.x's server shutdown hands the
+     * event to the socket's event handler): every response from now on
+     * says {@code Connection: close}; a connection still between requests after drain_timeout is closed.
+     */
+    private void onListenerDrain() {
+      draining = true;
+      scope.context().setTimer(Math.max(1, hcm.timeouts().drainMillis()), id -> {
+        if (reader.between()) {
+          socket.close();
+        }
+      });
     }
 
     @Override

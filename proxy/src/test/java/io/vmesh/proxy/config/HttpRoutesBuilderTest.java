@@ -104,13 +104,14 @@ class HttpRoutesBuilderTest {
   void timeoutsTakeEnvoysDefaultsZeroTurnsOneOffAndABadOneIsRefusedByPath() throws Exception {
     String routes = "route_config: { virtual_hosts: [ { name: v, domains: [ \"*\" ], routes: [ { match: { prefix: / }, route: { cluster: a } } ] } ] }";
     assertThat(hcm(build("stat_prefix: http\n" + routes)).timeouts()).isEqualTo(HttpTimeouts.DEFAULTS);
-    assertThat(HttpTimeouts.DEFAULTS).isEqualTo(new HttpTimeouts(300_000, 0, 3_600_000, 0));
+    assertThat(HttpTimeouts.DEFAULTS).isEqualTo(new HttpTimeouts(300_000, 0, 3_600_000, 0, 5_000));
     assertThat(hcm(build("""
         stat_prefix: http
         stream_idle_timeout: 0s
         request_timeout: 2.5s
+        drain_timeout: 0.25s
         common_http_protocol_options: { idle_timeout: 30s, max_connection_duration: 600s }
-        """ + routes)).timeouts()).isEqualTo(new HttpTimeouts(0, 2_500, 30_000, 600_000));
+        """ + routes)).timeouts()).isEqualTo(new HttpTimeouts(0, 2_500, 30_000, 600_000, 250));
     assertThatThrownBy(() -> build("""
         stat_prefix: http
         stream_idle_timeout: -1s

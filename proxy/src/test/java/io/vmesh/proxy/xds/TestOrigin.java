@@ -12,12 +12,12 @@ import java.util.concurrent.Executors;
  * An HTTP origin on loopback that answers every request with 200 and "{@code says} {@code path}"; a path
  * under {@code /slow} first runs {@code slow} (a request the test keeps in flight). Each request on its own thread.
  */
-final class TestOrigin implements AutoCloseable {
+public final class TestOrigin implements AutoCloseable {
 
   private final HttpServer server;
   private final ExecutorService threads = Executors.newCachedThreadPool();
 
-  TestOrigin(String says, Runnable slow) throws IOException {
+  public TestOrigin(String says, Runnable slow) throws IOException {
     server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
     server.setExecutor(threads);
     server.createContext("/", exchange -> {
@@ -32,7 +32,7 @@ final class TestOrigin implements AutoCloseable {
     server.start();
   }
 
-  int port() {
+  public int port() {
     return server.getAddress().getPort();
   }
 
