@@ -9,29 +9,32 @@
 # (no iptables; bench/tcp-passthrough.sh measures the REDIRECT path). vmesh runs with the JVM flags of
 # proxy/jvm.options, the same file ./vmesh and the image use, plus an AppCDS archive written first.
 #
-# Per case and round: a throughput run (wrk -t1 -c50, keep-alive), then a paced run near 1000 req/s
-# (wrk -t1 -c10 and a Lua delay() of 10 ms after each answer: closed loop, so the rate is 1000 minus what
-# latency takes, and wrk's latency has no coordinated-omission correction; at these latencies both
-# effects are small, and the rate reached is printed). One warm-up pass of every case is not recorded;
-# then cases are interleaved round by round; medians.
+# Per case and round: a throughput run (wrk -t1 -c50, keep-alive), then a fixed-rate run at 1000 req/s
+# with bench's own open-loop generator (io.vmesh.bench.FixedRateLoad, in bench/target/vmesh-benchmarks.jar):
+# request i is due at start + i ms over 10 keep-alive connections whatever the answers do, waits for a
+# free connection when all 10 are busy, and its latency is counted from when it was due (wrk2's
+# coordinated-omission correction, HdrHistogram); it prints the rate reached and errors. One warm-up pass
+# of every case is not recorded; then cases are interleaved round by round; medians.
 # Proxy CPU per request = utime+stime over the throughput run / requests; RSS idle before any load and
 # the highest VmRSS sampled in the middle of throughput runs.
 #
 # Runs as root in a closed network of its own: two network namespaces on a veth pair.
 #   bench/http.sh [ROUNDS] [SECONDS]     (defaults: 3 rounds of 10 s per run)
 #   VMESH_JVM_EXTRA="-XX:TieredStopAtLevel=4 -XX:CICompilerCount=2" bench/http.sh   (added after proxy/jvm.options: C2 back)
-# Needs: wrk, nginx, haproxy, curl (apt-get install -y wrk nginx-light haproxy curl), the built proxy jar.
+# Needs: wrk, nginx, haproxy, curl (apt-get install -y wrk nginx-light haproxy curl), the built proxy and bench jars
+# (./mvnw -B -q -Pbench -pl proxy,bench package -DskipTests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROUNDS="${1:-3}"
 SECS="${2:-10}"
 PROXY_JAR="$PWD/proxy/target/vmesh-proxy.jar"
+BENCH_JAR="$PWD/bench/target/vmesh-benchmarks.jar"
 for tool in wrk nginx haproxy ip curl bc; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install -y wrk nginx-light haproxy curl bc)" >&2; exit 1; }
 done
 [ "$(id -u)" = 0 ] || { echo "bench: needs root (network namespaces)" >&2; exit 1; }
-[ -f "$PROXY_JAR" ] || { echo "bench: build first: ./mvnw -B -q -pl proxy package -DskipTests" >&2; exit 1; }
+[ -f "$PROXY_JAR" ] && [ -f "$BENCH_JAR" ] || { echo "bench: build first: ./mvnw -B -q -Pbench -pl proxy,bench package -DskipTests" >&2; exit 1; }
 
 # the two pods and nginx
 # shellcheck source=bench/pods.sh
@@ -123,22 +126,15 @@ for url in "http://$SERVER/1k" http://127.0.0.1:8080/1k http://127.0.0.1:8081/1k
   ip netns exec "$C" curl -sf -o /dev/null "$url" || { echo "bench: $url does not answer" >&2; cat "$work/proxy.err" >&2; exit 1; }
 done
 
-cat > "$work/paced.lua" <<'LUA'
--- after each answer, wait 10 ms before the next request on that connection
-function delay() return 10 end
-function done(summary, latency, requests)
-  io.write(string.format("PACED %d %d %d %d %d\n", latency:percentile(50), latency:percentile(99),
-    latency:percentile(99.9), summary.requests, summary.duration))
-end
-LUA
-chmod 644 "$work/paced.lua"
-
 us() { awk 'function us(v) { if (v ~ /us$/) return v+0; if (v ~ /ms$/) return (v+0)*1000; if (v ~ /s$/) return (v+0)*1000000; return v } {print us($1)}'; }
 throughput() { # url -> "req/s requests"
   ip netns exec "$C" wrk -t1 -c50 -d"${SECS}s" "$1" 2>&1 | awk '/Requests\/sec/ {rps=$2} /requests in/ {n=$1} END {printf "%d %d\n", rps, n}'
 }
-paced() { # url -> "p50 p99 p99.9 rate" (µs, req/s)
-  ip netns exec "$C" wrk -t1 -c10 -d"${SECS}s" -s "$work/paced.lua" "$1" 2>&1 | awk '/^PACED/ {printf "%d %d %d %d\n", $2, $3, $4, $5 / ($6 / 1000000)}'
+paced() { # url -> "p50 p99 p99.9 rate errors" (µs, req/s): open loop at 1000 req/s, latency from each request's due time
+  ip netns exec "$C" java -XX:+UseSerialGC -Xms64m -Xmx128m -XX:TieredStopAtLevel=1 -cp "$BENCH_JAR" io.vmesh.bench.FixedRateLoad \
+      --rate 1000 --duration "$SECS" --warmup 1 --connections 10 "$1" 2>&1 \
+    | awk '/^RESULT/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); r[kv[1]] = kv[2] }
+                       printf "%d %d %d %d %d\n", r["p50"], r["p99"], r["p999"], r["rate"], r["errors"] }'
 }
 
 declare -A results
@@ -162,17 +158,17 @@ for r in $(seq 1 "$ROUNDS"); do
       mid=$(cat "$work/rss.mid")
       case "$name" in vmesh*) [ "$mid" -gt "$VMESH_RSS_LOAD" ] && VMESH_RSS_LOAD=$mid ;; *) [ "$mid" -gt "$HAPROXY_RSS_LOAD" ] && HAPROXY_RSS_LOAD=$mid ;; esac
     fi
-    read -r p50 p99 p999 rate < <(paced "$url")
+    read -r p50 p99 p999 rate errors < <(paced "$url")
     results["$name,rps"]+="$rps "; results["$name,cpu"]+="$cpu_ns "; results["$name,p50"]+="$p50 "
     results["$name,p99"]+="$p99 "; results["$name,p999"]+="$p999 "; results["$name,rate"]+="$rate "
-    echo "round $r $name: $rps req/s, cpu/req ${cpu_ns}ns; paced $rate req/s p50 ${p50}us p99 ${p99}us p99.9 ${p999}us; load $(cut -d' ' -f1 /proc/loadavg)" >&2
+    echo "round $r $name: $rps req/s, cpu/req ${cpu_ns}ns; fixed-rate $rate req/s ($errors errors) p50 ${p50}us p99 ${p99}us p99.9 ${p999}us; load $(cut -d' ' -f1 /proc/loadavg)" >&2
   done
 done
 
 echo
 echo "### Run ($(date -u '+%Y-%m-%d %H:%M') UTC, $ROUNDS rounds x ${SECS}s, 1 KiB body, medians; load average at the end $(cut -d' ' -f1-3 /proc/loadavg))"
 echo
-echo "| case | req/s (wrk -c50) | ratio to direct | proxy CPU/req µs | paced req/s | p50 µs | p99 µs | p99.9 µs | added p99 µs |"
+echo "| case | req/s (wrk -c50) | ratio to direct | proxy CPU/req µs | fixed-rate req/s | p50 µs | p99 µs | p99.9 µs | added p99 µs |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 d=$(echo "${results[direct,rps]}" | median); d99=$(echo "${results[direct,p99]}" | median)
 for c in "${cases[@]}"; do

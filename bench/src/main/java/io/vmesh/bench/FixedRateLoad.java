@@ -1,0 +1,461 @@
+package io.vmesh.bench;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseDecoder;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.LastHttpContent;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.HistogramLogWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * An open-loop HTTP/1.1 load generator: request {@code i} is due at {@code start + i / rate}, whatever
+ * the answers before it did, and its latency is measured from that due time (wrk2's correction for
+ * coordinated omission). Requests go over a fixed set of keep-alive connections, one request at a time
+ * each; a request due while every connection is busy waits for the first free one, and the wait counts in
+ * its latency. All of it runs on one Netty event loop (epoll where available: its timers fire with
+ * sub-millisecond precision), so the generator costs little CPU next to what it measures.
+ *
+ * <p>{@code java -cp bench/target/vmesh-benchmarks.jar io.vmesh.bench.FixedRateLoad -R 1000 -d 10 -c 10 http://127.0.0.1:8080/1k}
+ */
+@Command(name = "fixed-rate", mixinStandardHelpOptions = true,
+    description = {"Sends HTTP/1.1 GETs at a fixed rate over keep-alive connections (open loop) and prints the",
+        "achieved rate, errors and latency percentiles measured from each request's scheduled send time."})
+public final class FixedRateLoad implements Callable<Integer> {
+
+  @Parameters(index = "0", paramLabel = "URL", description = "http://host:port/path (the host is dialled as given)")
+  URI url;
+
+  @Option(names = {"-R", "--rate"}, required = true, paramLabel = "REQ_PER_S", description = "requests per second")
+  double rate;
+
+  @Option(names = {"-d", "--duration"}, defaultValue = "10", paramLabel = "S", description = "seconds of sending (default ${DEFAULT-VALUE})")
+  double durationSeconds;
+
+  @Option(names = {"-c", "--connections"}, defaultValue = "10", paramLabel = "N", description = "keep-alive connections (default ${DEFAULT-VALUE})")
+  int connections;
+
+  @Option(names = "--timeout", defaultValue = "2000", paramLabel = "MS",
+      description = "a request without its whole response this long after it was sent is an error, its connection replaced (default ${DEFAULT-VALUE})")
+  long timeoutMillis;
+
+  @Option(names = "--warmup", defaultValue = "0", paramLabel = "S",
+      description = "first send at the same rate for this long, unrecorded, so the JIT has compiled this side (default ${DEFAULT-VALUE})")
+  double warmupSeconds;
+
+  @Option(names = "--hdr-log", paramLabel = "FILE", description = "also write the latencies (ns) as an HdrHistogram log, one interval a second")
+  Path hdrLog;
+
+  /**
+   * What a run measured: {@code completed} requests were answered (any status; {@code non2xx} of them not
+   * 2xx), the others failed as resets (the connection closed unanswered) or timeouts (also those that found
+   * no connection for a whole timeout); {@code connectErrors} counts failed connection attempts. Latencies, of the answered ones only, in
+   * nanoseconds from each request's due time.
+   */
+  public record Result(double targetRate, long due, long completed, double achievedRate, long non2xx, long connectErrors,
+                       long resets, long timeouts, Histogram latency) {
+
+    /** Requests not answered 2xx; failed connection attempts are not requests, and are reported apart. */
+    public long errors() {
+      return non2xx + resets + timeouts;
+    }
+
+    public long percentileMicros(double p) {
+      return TimeUnit.NANOSECONDS.toMicros(latency.getValueAtPercentile(p));
+    }
+
+    /** The human summary, then one {@code RESULT} line for scripts (µs). */
+    public String report() {
+      return String.format(Locale.ROOT, """
+              %d requests due at %.0f req/s, %d completed: %.1f req/s
+              errors %d: non-2xx %d, reset %d, timeout %d; failed connection attempts %d
+              latency from the scheduled send time, µs: p50 %d  p90 %d  p99 %d  p99.9 %d  max %d
+              RESULT rate=%.1f count=%d errors=%d p50=%d p90=%d p99=%d p999=%d max=%d
+              """, due, targetRate, completed, achievedRate, errors(), non2xx, resets, timeouts, connectErrors,
+          percentileMicros(50), percentileMicros(90), percentileMicros(99), percentileMicros(99.9), percentileMicros(100),
+          achievedRate, completed, errors(), percentileMicros(50), percentileMicros(90), percentileMicros(99),
+          percentileMicros(99.9), percentileMicros(100));
+    }
+  }
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new FixedRateLoad()).execute(args));
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    if (!"http".equals(url.getScheme()) || url.getHost() == null) {
+      throw new CommandLine.ParameterException(new CommandLine(this), "URL must be http://host[:port]/path, got " + url);
+    }
+    if (rate <= 0 || durationSeconds <= 0 || connections < 1 || timeoutMillis < 1 || warmupSeconds < 0) {
+      throw new CommandLine.ParameterException(new CommandLine(this),
+          "--rate, --duration, --connections and --timeout must be positive (got " + rate + ", " + durationSeconds + ", "
+              + connections + ", " + timeoutMillis + ")");
+    }
+    String path = url.getRawPath() == null || url.getRawPath().isEmpty() ? "/" : url.getRawPath();
+    if (url.getRawQuery() != null) {
+      path += "?" + url.getRawQuery();
+    }
+    int port = url.getPort() < 0 ? 80 : url.getPort();
+    InetSocketAddress target = new InetSocketAddress(url.getHost(), port);
+    String host = url.getHost() + (url.getPort() < 0 ? "" : ":" + port);
+    long timeout = TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+    if (warmupSeconds > 0) {
+      run(target, host, path, rate, Math.round(warmupSeconds * 1e9), connections, timeout, null);
+    }
+    Result r;
+    try (PrintStream log = hdrLog == null ? null : new PrintStream(new FileOutputStream(hdrLog.toFile()), false, StandardCharsets.UTF_8)) {
+      r = run(target, host, path, rate, Math.round(durationSeconds * 1e9), connections, timeout, log);
+    }
+    System.out.print(r.report());
+    return r.completed() > 0 ? 0 : 1;
+  }
+
+  /**
+   * Runs one measurement and returns when every due request has completed or failed.
+   *
+   * @param hdrLog where to write the HdrHistogram interval log, or null
+   */
+  public static Result run(InetSocketAddress target, String host, String path, double rate, long durationNanos,
+                           int connections, long timeoutNanos, PrintStream hdrLog) throws Exception {
+    boolean epoll = Epoll.isAvailable();
+    IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+    EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, io);
+    try {
+      Run run = new Run(group.next(), epoll ? EpollSocketChannel.class : NioSocketChannel.class, target,
+          ("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1),
+          rate, durationNanos, connections, timeoutNanos, hdrLog);
+      run.loop.execute(run::start);
+      return run.done.get(durationNanos + 10 * timeoutNanos + TimeUnit.SECONDS.toNanos(30), TimeUnit.NANOSECONDS);
+    } finally {
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+  }
+
+  /** One measurement; every field is touched on the event loop only. */
+  private static final class Run {
+    private static final long MAX_LATENCY = TimeUnit.MINUTES.toNanos(5);
+    private static final long RECONNECT_DELAY = TimeUnit.MILLISECONDS.toNanos(10);
+
+    final EventLoop loop;
+    final CompletableFuture<Result> done = new CompletableFuture<>();
+    private final Bootstrap bootstrap;
+    private final ByteBuf request;
+    private final double rate;
+    private final long intervalNanos;
+    private final long total;
+    private final long timeoutNanos;
+    private final int connections;
+    private final HistogramLogWriter logWriter;
+    private final Histogram all = new Histogram(MAX_LATENCY, 3);
+    private final Histogram interval = new Histogram(MAX_LATENCY, 3);
+    private final List<Conn> conns = new ArrayList<>();
+    private final ArrayDeque<Conn> idle = new ArrayDeque<>();
+    // due times of requests waiting for a free connection, oldest first
+    private long[] waiting = new long[1024];
+    private int waitHead;
+    private int waitSize;
+    private long connectStarted = -1;
+    private long start;
+    private long scheduled;
+    private long completed;
+    private long failed;
+    private long lastCompletion;
+    private long non2xx;
+    private long connectErrors;
+    private long resets;
+    private long timeouts;
+
+    Run(EventLoop loop, Class<? extends SocketChannel> channelType, InetSocketAddress target, byte[] request, double rate,
+        long durationNanos, int connections, long timeoutNanos, PrintStream hdrLog) {
+      this.loop = loop;
+      this.request = Unpooled.unreleasableBuffer(Unpooled.directBuffer(request.length).writeBytes(request));
+      this.rate = rate;
+      this.intervalNanos = Math.max(1, Math.round(1_000_000_000d / rate));
+      this.total = Math.max(1, durationNanos / intervalNanos);
+      this.timeoutNanos = timeoutNanos;
+      this.connections = connections;
+      this.logWriter = hdrLog == null ? null : new HistogramLogWriter(hdrLog);
+      this.bootstrap = new Bootstrap().group(loop).channel(channelType).remoteAddress(target)
+          .option(ChannelOption.TCP_NODELAY, true)
+          .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(timeoutNanos)));
+    }
+
+    void start() {
+      for (int i = 0; i < connections; i++) {
+        Conn c = new Conn();
+        conns.add(c);
+        c.connect();
+      }
+      // the schedule starts once the connections are up (or failed), so connecting is not measured
+      loop.schedule(this::begin, 0, TimeUnit.NANOSECONDS);
+    }
+
+    private void begin() {
+      if (conns.stream().anyMatch(c -> c.connecting) && System.nanoTime() - startOfConnect() < timeoutNanos) {
+        loop.schedule(this::begin, 1, TimeUnit.MILLISECONDS);
+        return;
+      }
+      start = System.nanoTime();
+      lastCompletion = start;
+      if (logWriter != null) {
+        logWriter.outputLogFormatVersion();
+        logWriter.outputStartTime(System.currentTimeMillis());
+        logWriter.outputLegend();
+        interval.setStartTimeStamp(System.currentTimeMillis());
+        loop.scheduleAtFixedRate(this::logInterval, 1, 1, TimeUnit.SECONDS);
+      }
+      loop.scheduleAtFixedRate(this::checkTimeouts, 50, 50, TimeUnit.MILLISECONDS);
+      tick();
+    }
+
+    private long startOfConnect() {
+      if (connectStarted < 0) {
+        connectStarted = System.nanoTime();
+      }
+      return connectStarted;
+    }
+
+    /** Queues every request due by now, hands them to free connections, and sleeps until the next is due. */
+    private void tick() {
+      long now = System.nanoTime();
+      while (scheduled < total && start + scheduled * intervalNanos <= now) {
+        enqueue(start + scheduled * intervalNanos);
+        scheduled++;
+      }
+      dispatch();
+      if (scheduled < total) {
+        loop.schedule(this::tick, start + scheduled * intervalNanos - now, TimeUnit.NANOSECONDS);
+      }
+    }
+
+    private void enqueue(long due) {
+      if (waitSize == waiting.length) {
+        long[] grown = new long[waiting.length * 2];
+        for (int i = 0; i < waitSize; i++) {
+          grown[i] = waiting[(waitHead + i) % waiting.length];
+        }
+        waiting = grown;
+        waitHead = 0;
+      }
+      waiting[(waitHead + waitSize) % waiting.length] = due;
+      waitSize++;
+    }
+
+    private void dispatch() {
+      while (waitSize > 0 && !idle.isEmpty()) {
+        long due = waiting[waitHead];
+        waitHead = (waitHead + 1) % waiting.length;
+        waitSize--;
+        idle.poll().send(due);
+      }
+    }
+
+    private void complete(long due, boolean answered) {
+      long now = System.nanoTime();
+      if (answered) {
+        interval.recordValue(Math.min(now - due, MAX_LATENCY));
+        completed++;
+        lastCompletion = now;
+      } else {
+        failed++;
+      }
+      finishIfDone();
+    }
+
+    private void finishIfDone() {
+      if (scheduled < total || completed + failed < total || done.isDone()) {
+        return;
+      }
+      all.add(interval);
+      if (logWriter != null) {
+        interval.setEndTimeStamp(System.currentTimeMillis());
+        logWriter.outputIntervalHistogram(interval);
+      }
+      double seconds = Math.max(1, lastCompletion - start) / 1e9;
+      conns.forEach(c -> c.closing = true);
+      conns.forEach(c -> {
+        if (c.channel != null) {
+          c.channel.close();
+        }
+      });
+      done.complete(new Result(rate, total, completed, completed / seconds, non2xx, connectErrors, resets, timeouts, all.copy()));
+    }
+
+    private void logInterval() {
+      if (!done.isDone()) {
+        all.add(interval);
+        long now = System.currentTimeMillis();
+        interval.setEndTimeStamp(now);
+        logWriter.outputIntervalHistogram(interval);
+        interval.reset();
+        interval.setStartTimeStamp(now);
+      }
+    }
+
+    private void checkTimeouts() {
+      long now = System.nanoTime();
+      for (Conn c : conns) {
+        if (c.inFlight && now - c.sentAt > timeoutNanos) {
+          timeouts++;
+          c.fail();
+        }
+      }
+      // requests that found no connection for a whole timeout (every one broken) fail too
+      while (waitSize > 0 && now - waiting[waitHead] > timeoutNanos && idle.isEmpty() && conns.stream().noneMatch(c -> c.inFlight)) {
+        waitHead = (waitHead + 1) % waiting.length;
+        waitSize--;
+        timeouts++;
+        complete(0, false);
+      }
+    }
+
+    /** One keep-alive connection, one request at a time. */
+    private final class Conn extends SimpleChannelInboundHandler<HttpObject> {
+      Channel channel;
+      boolean connecting;
+      boolean closing;
+      boolean inFlight;
+      long due;
+      long sentAt;
+      int status;
+      boolean keepAlive;
+
+      void connect() {
+        connecting = true;
+        startOfConnect();
+        ChannelFuture f = bootstrap.clone().handler(new ChannelInitializer<SocketChannel>() {
+          @Override
+          protected void initChannel(SocketChannel ch) {
+            ch.pipeline().addLast(new HttpResponseDecoder(), Conn.this);
+          }
+        }).connect();
+        channel = f.channel();
+        f.addListener(r -> {
+          connecting = false;
+          if (r.isSuccess()) {
+            idle.add(this);
+            dispatch();
+          } else if (!closing) {
+            connectErrors++;
+            loop.schedule(this::connect, RECONNECT_DELAY, TimeUnit.NANOSECONDS);
+          }
+        });
+      }
+
+      void send(long due) {
+        this.due = due;
+        inFlight = true;
+        sentAt = System.nanoTime();
+        status = 0;
+        channel.writeAndFlush(request.duplicate());
+      }
+
+      @Override
+      public boolean isSharable() {
+        // re-added to each replacement channel; only the current one is listened to
+        return true;
+      }
+
+      @Override
+      protected void channelRead0(ChannelHandlerContext ctx, HttpObject msg) {
+        if (ctx.channel() != channel) {
+          return;
+        }
+        if (msg instanceof HttpResponse response) {
+          status = response.status().code();
+          keepAlive = HttpUtil.isKeepAlive(response);
+        }
+        if (msg instanceof LastHttpContent && inFlight) {
+          inFlight = false;
+          if (status < 200 || status >= 300) {
+            non2xx++;
+          }
+          // answered, whatever the status (as wrk counts): its latency is recorded
+          complete(due, true);
+          if (keepAlive && channel.isActive()) {
+            idle.add(this);
+            dispatch();
+          } else {
+            replace();
+          }
+        }
+      }
+
+      @Override
+      public void channelInactive(ChannelHandlerContext ctx) {
+        if (ctx.channel() != channel || closing) {
+          return;
+        }
+        if (inFlight) {
+          resets++;
+          inFlight = false;
+          complete(due, false);
+        }
+        replace();
+      }
+
+      @Override
+      public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        // a reset or a malformed response: channelInactive counts it
+        ctx.close();
+      }
+
+      /** A timed-out request: counted by the caller; the connection cannot be reused. */
+      void fail() {
+        inFlight = false;
+        complete(due, false);
+        replace();
+      }
+
+      private void replace() {
+        idle.remove(this);
+        Channel old = channel;
+        channel = null;
+        if (old != null) {
+          old.close();
+        }
+        if (!closing && !done.isDone()) {
+          connect();
+        }
+      }
+    }
+  }
+}
