@@ -2,8 +2,10 @@ package io.vmesh.proxy.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.vmesh.proxy.Await;
 import io.vmesh.proxy.ProxyServer;
 import io.vmesh.proxy.config.BootstrapLoader;
+import io.vmesh.proxy.config.RuntimeConfig;
 import io.vmesh.proxy.config.RuntimeConfigBuilder;
 import io.vmesh.proxy.xds.TestOrigin;
 import java.io.DataInputStream;
@@ -16,6 +18,7 @@ import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -50,17 +53,22 @@ class HttpDrainTest {
       }
     });
     port = freePort();
-    proxy = new ProxyServer(new ProxyServer.Settings(1, "127.0.0.1", 0, "127.0.0.1", 0, 30_000), RuntimeConfigBuilder.build(BootstrapLoader.parse("""
+    proxy = new ProxyServer(new ProxyServer.Settings(1, "127.0.0.1", 0, "127.0.0.1", 0, 30_000), config("front", port));
+    proxy.start();
+  }
+
+  /** One HTTP listener, {@code name} on {@code listenerPort}, routing everything to the origin. */
+  private RuntimeConfig config(String name, int listenerPort) throws Exception {
+    return RuntimeConfigBuilder.build(BootstrapLoader.parse("""
         static_resources:
           listeners:
-          - name: front
+          - name: %s
             address: { socket_address: { address: 127.0.0.1, port_value: %d } }
             filter_chains: [ { filters: [ { name: hcm, typed_config: { "@type": "%s", stat_prefix: front, drain_timeout: 0.6s,
               route_config: { virtual_hosts: [ { name: all, domains: [ "*" ], routes: [ { match: { prefix: / }, route: { cluster: up } } ] } ] } } } ] } ]
           clusters:
           - { name: up, load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %d } } } } ] } ] } }
-        """.formatted(port, HCM, upstream.port()), false), Clock.systemUTC()));
-    proxy.start();
+        """.formatted(name, listenerPort, HCM, upstream.port()), false), Clock.systemUTC());
   }
 
   @AfterEach
@@ -95,6 +103,27 @@ class HttpDrainTest {
       long idleClosedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - drained);
       assertThat(idleClosedMs).as("ms from the drain to the idle connection's close")
           .isGreaterThanOrEqualTo(DRAIN_TIMEOUT_MS - 50).isLessThan(20_000);
+    }
+  }
+
+  @Test
+  void aListenerRemovedByAnUpdateDrainsItsConnectionsAfterDrainTimeoutNotItsTenMinuteDeadline() throws Exception {
+    try (RawHttp kept = new RawHttp(port); RawHttp idle = new RawHttp(port)) {
+      assertThat(kept.send(RawHttp.request("GET", "x", "/before")).headers()).doesNotContainKey("connection");
+      assertThat(idle.send(RawHttp.request("GET", "x", "/idle")).text()).isEqualTo("ok /idle");
+
+      long removed = System.nanoTime();
+      proxy.apply(config("elsewhere", freePort())).toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
+      // the removed listener is unbound after apply returns; its connections hear of the drain in the same step
+      Await.until(() -> refused(port), "the removed listener to stop accepting", Duration.ofSeconds(20));
+      Thread.sleep(300);
+      RawHttp.Response during = kept.send(RawHttp.request("GET", "x", "/during"));
+      assertThat(during.text()).isEqualTo("ok /during");
+      assertThat(during.headers()).containsEntry("connection", "close");
+      assertThat(kept.closedByServer()).isTrue();
+      assertThat(idle.closedByServer()).isTrue();
+      assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - removed)).as("ms to the idle connection's close")
+          .isLessThan(20_000);
     }
   }
 
@@ -233,6 +262,15 @@ class HttpDrainTest {
     @Override
     public void close() throws IOException {
       socket.close();
+    }
+  }
+
+  private static boolean refused(int port) {
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress("127.0.0.1", port), 2000);
+      return false;
+    } catch (IOException e) {
+      return true;
     }
   }
 
