@@ -37,7 +37,8 @@ import org.junit.jupiter.api.Timeout;
 class HttpDrainTest {
 
   private static final String HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
-  private static final long DRAIN_TIMEOUT_MS = 600;
+  // long enough that a loaded machine still opens the racing stream before the final GOAWAY
+  private static final long DRAIN_TIMEOUT_MS = 1500;
 
   private TestOrigin upstream;
   private ProxyServer proxy;
@@ -64,11 +65,11 @@ class HttpDrainTest {
           listeners:
           - name: %s
             address: { socket_address: { address: 127.0.0.1, port_value: %d } }
-            filter_chains: [ { filters: [ { name: hcm, typed_config: { "@type": "%s", stat_prefix: front, drain_timeout: 0.6s,
+            filter_chains: [ { filters: [ { name: hcm, typed_config: { "@type": "%s", stat_prefix: front, drain_timeout: %ss,
               route_config: { virtual_hosts: [ { name: all, domains: [ "*" ], routes: [ { match: { prefix: / }, route: { cluster: up } } ] } ] } } } ] } ]
           clusters:
           - { name: up, load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %d } } } } ] } ] } }
-        """.formatted(name, listenerPort, HCM, upstream.port()), false), Clock.systemUTC());
+        """.formatted(name, listenerPort, HCM, java.math.BigDecimal.valueOf(DRAIN_TIMEOUT_MS, 3).toPlainString(), upstream.port()), false), Clock.systemUTC());
   }
 
   @AfterEach
