@@ -3,6 +3,7 @@ package io.vmesh.proxy;
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import io.vmesh.proxy.config.BootstrapLoader;
 import io.vmesh.proxy.config.ConfigException;
+import io.vmesh.proxy.config.DefaultBootstrap;
 import io.vmesh.proxy.config.RuntimeConfig;
 import io.vmesh.proxy.config.RuntimeConfigBuilder;
 import io.vmesh.proxy.xds.SidecarBootstrap;
@@ -70,17 +71,16 @@ public final class RunCommand implements Callable<Integer> {
     }
     RuntimeConfig config;
     String xdsAddress = System.getenv(SidecarBootstrap.XDS_ADDRESS);
-    String source = bootstrap != null ? bootstrap.toString() : "built-in bootstrap " + BootstrapLoader.DEFAULT_RESOURCE
+    String source = bootstrap != null ? bootstrap.toString() : "built-in bootstrap " + DefaultBootstrap.YAML
         + (xdsAddress == null || xdsAddress.isBlank() ? "" : " with ADS to " + SidecarBootstrap.XDS_ADDRESS + "=" + xdsAddress);
     try {
-      Bootstrap proto;
       if (bootstrap != null) {
-        proto = BootstrapLoader.load(bootstrap);
+        config = RuntimeConfigBuilder.build(BootstrapLoader.load(bootstrap), Clock.systemUTC());
       } else {
-        proto = SidecarBootstrap.fromEnvironment(BootstrapLoader.defaultBootstrap(), System.getenv())
-            .orElseGet(BootstrapLoader::defaultBootstrap);
+        Bootstrap builtIn = SidecarBootstrap.fromEnvironment(DefaultBootstrap.bootstrap(), System.getenv())
+            .orElseGet(DefaultBootstrap::bootstrap);
+        config = RuntimeConfigBuilder.buildBuiltIn(builtIn, Clock.systemUTC());
       }
-      config = RuntimeConfigBuilder.build(proto, Clock.systemUTC());
     } catch (ConfigException e) {
       PrintWriter err = spec.commandLine().getErr();
       err.println("vmesh-proxy: " + source + " refused; nothing started:");

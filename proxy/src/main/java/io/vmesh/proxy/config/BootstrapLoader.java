@@ -8,11 +8,11 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.google.protobuf.Any;
 import com.google.protobuf.Descriptors.Descriptor;
 import com.google.protobuf.Descriptors.FieldDescriptor;
+import com.google.protobuf.DynamicMessage;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.JsonFormat;
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,9 +28,6 @@ import java.util.Optional;
  * a type vmesh-proxy does not know, or a field vmesh-proxy does not implement.
  */
 public final class BootstrapLoader {
-
-  /** The built-in configuration: virtualOutbound and virtualInbound passing everything through, plus admin. */
-  public static final String DEFAULT_RESOURCE = "/bootstrap/default.yaml";
 
   // a key given twice would otherwise keep the last value and drop the first without a word
   private static final ObjectMapper JSON = new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
@@ -51,17 +48,6 @@ public final class BootstrapLoader {
     return parse(text, json);
   }
 
-  public static Bootstrap defaultBootstrap() {
-    try (InputStream in = BootstrapLoader.class.getResourceAsStream(DEFAULT_RESOURCE)) {
-      if (in == null) {
-        throw new IllegalStateException(DEFAULT_RESOURCE + " is missing from the jar");
-      }
-      return parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), false);
-    } catch (IOException | ConfigException e) {
-      throw new IllegalStateException("the built-in bootstrap " + DEFAULT_RESOURCE + " is invalid: " + e.getMessage(), e);
-    }
-  }
-
   /** Parses and checks the text against the supported subset; semantic checks come with {@code RuntimeConfig}. */
   public static Bootstrap parse(String text, boolean json) throws ConfigException {
     JsonNode tree;
@@ -79,15 +65,22 @@ public final class BootstrapLoader {
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
     }
-    Bootstrap.Builder builder = Bootstrap.newBuilder();
+    // parsed into a DynamicMessage, then turned into the generated class by its bytes: JsonFormat on a generated
+    // builder goes through its reflective accessors, which load most of Envoy's message classes and thousands
+    // of Methods that stay on the heap
+    DynamicMessage.Builder builder = DynamicMessage.newBuilder(Bootstrap.getDescriptor());
     try {
       JsonFormat.parser().usingTypeRegistry(SupportedFields.typeRegistry()).merge(JSON.writeValueAsString(tree), builder);
     } catch (InvalidProtocolBufferException | JsonProcessingException e) {
       throw new ConfigException("", "not a valid envoy.config.bootstrap.v3.Bootstrap: " + e.getMessage());
     }
-    Bootstrap bootstrap = builder.build();
-    SupportedFields.check(bootstrap, "");
-    return bootstrap;
+    DynamicMessage parsed = builder.build();
+    SupportedFields.check(parsed, "");
+    try {
+      return Bootstrap.parseFrom(parsed.toByteString());
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("a serialized Bootstrap does not parse back", e);
+    }
   }
 
   /**

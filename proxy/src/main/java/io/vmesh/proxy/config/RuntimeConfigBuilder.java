@@ -88,6 +88,16 @@ public final class RuntimeConfigBuilder {
   }
 
   /**
+   * A configuration from a bootstrap that vmesh-proxy built itself ({@link DefaultBootstrap}, {@code
+   * SidecarBootstrap}): the semantic checks run, the walk against {@link SupportedFields} does not, since
+   * such a bootstrap sets only supported fields by construction (their tests check it) and the walk would
+   * build Envoy's descriptors before the sidecar is ready.
+   */
+  public static RuntimeConfig buildBuiltIn(Bootstrap bootstrap, Clock clock) throws ConfigException {
+    return new RuntimeConfigBuilder(bootstrap).run(bootstrap, XdsResources.EMPTY, null, clock);
+  }
+
+  /**
    * A configuration from a bootstrap plus the resources received over xDS, each checked against the
    * supported subset; a problem in an xDS resource is named {@code clusters[NAME].field...} (or
    * {@code endpoints[..]}, {@code listeners[..]}, {@code route_configs[..]}).

@@ -1,6 +1,8 @@
 package io.vmesh.proxy.config;
 
 import com.google.protobuf.Any;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.DynamicMessage;
 import com.google.protobuf.Descriptors.Descriptor;
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.InvalidProtocolBufferException;
@@ -80,16 +82,28 @@ import java.util.Set;
 public final class SupportedFields {
 
   /** Messages whose content is taken whole, without looking inside (free-form or well-known types). */
+  private static final String ANY = "google.protobuf.Any";
+
   private static final Set<String> OPAQUE = Set.of("google.protobuf.Struct", "google.protobuf.Duration",
       "google.protobuf.UInt32Value", "google.protobuf.BoolValue");
 
-  private static final Map<String, List<String>> FIELDS = fields();
-
-  /** The {@code typed_config} types vmesh-proxy understands, by type URL. */
-  private static final Map<String, Message> TYPED_CONFIGS = typedConfigs(TcpProxy.getDefaultInstance(),
-      HttpConnectionManager.getDefaultInstance(), Router.getDefaultInstance(), OriginalDst.getDefaultInstance(),
-      TlsInspector.getDefaultInstance(), HttpInspector.getDefaultInstance(), HttpProtocolOptions.getDefaultInstance(),
-      UpstreamTlsContext.getDefaultInstance(), StdoutAccessLog.getDefaultInstance(), FileAccessLog.getDefaultInstance());
+  /**
+   * The {@code typed_config} types vmesh-proxy understands, by type URL. The URLs are written out (a test
+   * checks them against the descriptors) so that unpacking a config needs no descriptor: building Envoy's
+   * descriptors costs a sidecar hundreds of classes and megabytes that the built-in config does not need.
+   */
+  private static final Map<String, Message> TYPED_CONFIGS = typedConfigs(
+      "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy", TcpProxy.getDefaultInstance(),
+      "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+      HttpConnectionManager.getDefaultInstance(),
+      "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router", Router.getDefaultInstance(),
+      "type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst", OriginalDst.getDefaultInstance(),
+      "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector", TlsInspector.getDefaultInstance(),
+      "type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector", HttpInspector.getDefaultInstance(),
+      "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions", HttpProtocolOptions.getDefaultInstance(),
+      "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext", UpstreamTlsContext.getDefaultInstance(),
+      "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog", StdoutAccessLog.getDefaultInstance(),
+      "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog", FileAccessLog.getDefaultInstance());
 
   private SupportedFields() {
   }
@@ -181,17 +195,23 @@ public final class SupportedFields {
     m.put(d.getFullName(), List.of(names));
   }
 
-  private static Map<String, Message> typedConfigs(Message... defaults) {
+  /** Pairs of type URL and default instance. */
+  private static Map<String, Message> typedConfigs(Object... urlsAndDefaults) {
     Map<String, Message> m = new LinkedHashMap<>();
-    for (Message d : defaults) {
-      m.put("type.googleapis.com/" + d.getDescriptorForType().getFullName(), d);
+    for (int i = 0; i < urlsAndDefaults.length; i += 2) {
+      m.put((String) urlsAndDefaults[i], (Message) urlsAndDefaults[i + 1]);
     }
     return Collections.unmodifiableMap(m);
   }
 
   /** Every supported message (full name) with its supported fields, in the documented order. */
   public static Map<String, List<String>> table() {
-    return FIELDS;
+    return Table.FIELDS;
+  }
+
+  /** Built on first check: it needs the descriptors of every message in it. */
+  private static final class Table {
+    static final Map<String, List<String>> FIELDS = fields();
   }
 
   /** The types a {@code typed_config} may carry, for parsing and printing JSON. */
@@ -220,6 +240,16 @@ public final class SupportedFields {
     return type == null ? Optional.empty() : Optional.of(type.getParserForType().parseFrom(any.getValue()));
   }
 
+  /** {@code Any.pack} for a supported {@code typed_config} type, without building its descriptor. */
+  public static Any pack(Message config) {
+    for (Map.Entry<String, Message> e : TYPED_CONFIGS.entrySet()) {
+      if (e.getValue().getClass() == config.getClass()) {
+        return Any.newBuilder().setTypeUrl(e.getKey()).setValue(config.toByteString()).build();
+      }
+    }
+    throw new IllegalArgumentException(config.getClass().getName() + " is not a supported typed_config");
+  }
+
   /** The type URLs a {@code typed_config} may carry. */
   public static Set<String> typedConfigTypes() {
     return TYPED_CONFIGS.keySet();
@@ -230,12 +260,25 @@ public final class SupportedFields {
     return Optional.ofNullable(TYPED_CONFIGS.get(typeUrl)).map(Message::getDescriptorForType);
   }
 
-  /** Refuses {@code message} when it sets any field outside the table, naming each such field by its path. */
+  /**
+   * Refuses {@code message} when it sets any field outside the table, naming each such field by its path.
+   * The walk reads a {@link DynamicMessage} copy: a generated message's {@code getAllFields()} builds its
+   * reflective accessor table, which loads every message class its fields name and keeps thousands of
+   * {@code Method}s on the heap; the copy needs only the descriptors.
+   */
   public static void check(Message message, String path) throws ConfigException {
     List<String> problems = new ArrayList<>();
-    walk(message, path, problems);
+    walk(message instanceof DynamicMessage ? message : dynamic(message.getDescriptorForType(), message.toByteString()), path, problems);
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
+    }
+  }
+
+  private static DynamicMessage dynamic(Descriptor type, ByteString bytes) {
+    try {
+      return DynamicMessage.parseFrom(type, bytes);
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("a serialized " + type.getFullName() + " does not parse back", e);
     }
   }
 
@@ -248,11 +291,11 @@ public final class SupportedFields {
       problems.add(ConfigException.at(path, "fields " + message.getUnknownFields().asMap().keySet()
           + " are unknown to " + type.getFullName()));
     }
-    if (message instanceof Any any) {
-      walkAny(any, path, problems);
+    if (type.getFullName().equals(ANY)) {
+      walkAny(message, path, problems);
       return;
     }
-    List<String> allowed = FIELDS.get(type.getFullName());
+    List<String> allowed = Table.FIELDS.get(type.getFullName());
     for (Map.Entry<FieldDescriptor, Object> e : message.getAllFields().entrySet()) {
       FieldDescriptor field = e.getKey();
       String fieldPath = path.isEmpty() ? field.getName() : path + "." + field.getName();
@@ -276,17 +319,21 @@ public final class SupportedFields {
     }
   }
 
-  private static void walkAny(Any any, String path, List<String> problems) {
+  /** {@code any}: a google.protobuf.Any as a {@link DynamicMessage}. */
+  private static void walkAny(Message any, String path, List<String> problems) {
+    Descriptor type = any.getDescriptorForType();
+    String url = (String) any.getField(type.findFieldByNumber(Any.TYPE_URL_FIELD_NUMBER));
+    Message inner = TYPED_CONFIGS.get(url);
+    if (inner == null) {
+      problems.add(ConfigException.at(path, "typed_config type " + url
+          + " is not supported by vmesh-proxy (supported: " + String.join(", ", TYPED_CONFIGS.keySet()) + ")"));
+      return;
+    }
+    ByteString value = (ByteString) any.getField(type.findFieldByNumber(Any.VALUE_FIELD_NUMBER));
     try {
-      Optional<Message> inner = unpack(any);
-      if (inner.isEmpty()) {
-        problems.add(ConfigException.at(path, "typed_config type " + any.getTypeUrl()
-            + " is not supported by vmesh-proxy (supported: " + String.join(", ", TYPED_CONFIGS.keySet()) + ")"));
-        return;
-      }
-      walk(inner.get(), path, problems);
+      walk(DynamicMessage.parseFrom(inner.getDescriptorForType(), value), path, problems);
     } catch (InvalidProtocolBufferException e) {
-      problems.add(ConfigException.at(path, "cannot decode " + any.getTypeUrl() + ": " + e.getMessage()));
+      problems.add(ConfigException.at(path, "cannot decode " + url + ": " + e.getMessage()));
     }
   }
 }

@@ -1,6 +1,6 @@
 package io.vmesh.proxy.xds;
 
-import com.google.protobuf.Any;
+import io.vmesh.proxy.config.SupportedFields;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
@@ -81,7 +81,7 @@ public final class SidecarBootstrap {
                     SocketAddress.newBuilder().setAddress(host).setPortValue(port)))))));
     String ca = env.get(XDS_CA_FILE);
     if (ca != null && !ca.isBlank()) {
-      xds.setTransportSocket(TransportSocket.newBuilder().setName("envoy.transport_sockets.tls").setTypedConfig(Any.pack(
+      xds.setTransportSocket(TransportSocket.newBuilder().setName("envoy.transport_sockets.tls").setTypedConfig(SupportedFields.pack(
           UpstreamTlsContext.newBuilder().setCommonTlsContext(CommonTlsContext.newBuilder().setValidationContext(
               CertificateValidationContext.newBuilder().setTrustedCa(DataSource.newBuilder().setFilename(ca)))).build())));
     }

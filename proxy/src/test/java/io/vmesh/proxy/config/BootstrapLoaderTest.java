@@ -32,7 +32,7 @@ class BootstrapLoaderTest {
 
   @Test
   void theBuiltInBootstrapIsAValidEnvoyBootstrap() throws Exception {
-    RuntimeConfig config = RuntimeConfigBuilder.build(BootstrapLoader.defaultBootstrap(), java.time.Clock.systemUTC());
+    RuntimeConfig config = RuntimeConfigBuilder.build(DefaultBootstrap.bootstrap(), java.time.Clock.systemUTC());
 
     assertThat(config.listeners()).containsOnlyKeys("virtualOutbound", "virtualInbound");
     assertThat(config.listeners().get("virtualOutbound").useOriginalDst()).isTrue();

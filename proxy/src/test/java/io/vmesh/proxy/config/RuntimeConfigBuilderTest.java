@@ -241,7 +241,7 @@ class RuntimeConfigBuilderTest {
 
   @Test
   void anOriginalDestinationOfTheProxysOwnListenerIsALoop() throws Exception {
-    RuntimeConfig config = RuntimeConfigBuilder.build(BootstrapLoader.defaultBootstrap(), CLOCK);
+    RuntimeConfig config = RuntimeConfigBuilder.build(DefaultBootstrap.bootstrap(), CLOCK);
 
     assertThat(config.isOwnListener(addr("127.0.0.1", 15001))).isTrue();
     assertThat(config.isOwnListener(addr("127.0.0.1", 15006))).isTrue();

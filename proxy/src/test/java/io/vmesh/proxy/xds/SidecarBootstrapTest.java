@@ -6,8 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.vmesh.proxy.config.AdsConfig;
-import io.vmesh.proxy.config.BootstrapLoader;
 import io.vmesh.proxy.config.ConfigException;
+import io.vmesh.proxy.config.DefaultBootstrap;
 import io.vmesh.proxy.config.RuntimeConfig;
 import io.vmesh.proxy.config.RuntimeConfigBuilder;
 import java.time.Clock;
@@ -24,12 +24,12 @@ class SidecarBootstrapTest {
 
   @Test
   void withoutTheAddressTheBuiltInBootstrapRunsAsItIs() throws Exception {
-    assertThat(SidecarBootstrap.fromEnvironment(BootstrapLoader.defaultBootstrap(), Map.of("POD_NAME", "web-1"))).isEmpty();
+    assertThat(SidecarBootstrap.fromEnvironment(DefaultBootstrap.bootstrap(), Map.of("POD_NAME", "web-1"))).isEmpty();
   }
 
   @Test
   void theAddressAddsAdsAndTheNodeTheOperatorParses() throws Exception {
-    Bootstrap b = SidecarBootstrap.fromEnvironment(BootstrapLoader.defaultBootstrap(), POD).orElseThrow();
+    Bootstrap b = SidecarBootstrap.fromEnvironment(DefaultBootstrap.bootstrap(), POD).orElseThrow();
 
     assertThat(b.getNode().getId()).isEqualTo("sidecar~10.88.0.10~web-1.shop~shop.svc.cluster.local");
     assertThat(b.getNode().getMetadata().getFieldsMap().get("SERVICE_ACCOUNT").getStringValue()).isEqualTo("web");
@@ -53,7 +53,7 @@ class SidecarBootstrapTest {
     env.put("VMESH_XDS_CA_FILE", "/var/run/secrets/vmesh/ca.crt");
 
     RuntimeConfig config = RuntimeConfigBuilder.build(
-        SidecarBootstrap.fromEnvironment(BootstrapLoader.defaultBootstrap(), env).orElseThrow(), Clock.systemUTC());
+        SidecarBootstrap.fromEnvironment(DefaultBootstrap.bootstrap(), env).orElseThrow(), Clock.systemUTC());
 
     assertThat(config.ads()).hasValue(new AdsConfig("xds-grpc", List.of(new AdsConfig.Endpoint("fd00::1", 15012)),
         Optional.of("/var/run/secrets/vmesh/ca.crt"), 1000));
@@ -61,7 +61,7 @@ class SidecarBootstrapTest {
 
   @Test
   void aMissingPodVariableOrABadAddressIsNamed() {
-    assertThatThrownBy(() -> SidecarBootstrap.fromEnvironment(BootstrapLoader.defaultBootstrap(),
+    assertThatThrownBy(() -> SidecarBootstrap.fromEnvironment(DefaultBootstrap.bootstrap(),
         Map.of("VMESH_XDS_ADDRESS", "operator", "POD_NAME", "web-1", "POD_NAMESPACE", "shop")))
         .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactly(
             "env INSTANCE_IP is required with VMESH_XDS_ADDRESS (the injector sets it from the downward API)",
