@@ -2,14 +2,17 @@
 # Start-to-ready and idle RSS of `vmesh-proxy run` (built-in bootstrap) under several JVM flag sets.
 # Each run is a fresh network namespace of its own (the proxy binds its fixed ports there), removed
 # afterwards. "ready" = from the exec to the first 200 of GET /healthz/ready (polled every 10 ms with
-# curl); RSS = VmRSS 3 s after it.
+# curl); CPU = the JVM's user + system time at that moment (steadier than the wall clock on a loaded
+# machine); RSS = VmRSS 3 s after it; classes = the classes loaded then (jcmd VM.class_hierarchy).
+#   JAR=/path/to/other/vmesh-proxy.jar OPTIONS=/path/to/other/jvm.options SETS="6 7" ./bench/startup.sh 3
+#                                   # another build and flag file (sets 6, 7), e.g. main's, to compare
 #   ./mvnw -B -q -pl proxy package -DskipTests
 #   ./bench/startup.sh 5            # runs per flag set (as root)
 #   SETS="6 7" ./bench/startup.sh 5 # only some sets, by number
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-5}"
-jar="$PWD/proxy/target/vmesh-proxy.jar"
+jar="${JAR:-$PWD/proxy/target/vmesh-proxy.jar}"
 work="$(mktemp -d /tmp/vmesh-startup.XXXXXX)"
 ns="vmesh-startup-$$"
 pid=""
@@ -24,7 +27,7 @@ base="-XX:+UseSerialGC -Xms16m -Xmx64m"
 small="$base -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -Xss256k -XX:ReservedCodeCacheSize=24m -XX:MaxMetaspaceSize=64m -XX:+UseCompressedOops"
 # what ./vmesh proxy run used before proxy/jvm.options (C2 kept)
 launcher="-XX:+UseSerialGC -Xms8m -Xmx64m -Xss256k -XX:ReservedCodeCacheSize=32m -XX:-UsePerfData"
-options="@$PWD/proxy/jvm.options"
+options="@${OPTIONS:-$PWD/proxy/jvm.options}"
 lean="-XX:+UseSerialGC -Xms8m -Xmx48m -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -Xss256k -XX:ReservedCodeCacheSize=16m -XX:MaxMetaspaceSize=64m -XX:-UsePerfData"
 # each set is the command that starts the JVM, flags included
 declare -A sets=(
@@ -54,8 +57,8 @@ dump "$work/vmesh-proxy.jsa" $small
 dump "$work/options.jsa" "$options"
 
 echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "| flags | run | start to ready ms | RSS idle MiB |"
-echo "| --- | ---: | ---: | ---: |"
+echo "| flags | run | start to ready ms | CPU to ready ms | RSS idle MiB | classes |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: |"
 for name in $(printf '%s\n' "${!sets[@]}" | sort); do
   for i in $(seq "$runs"); do
     ip netns add "$ns"; ip netns exec "$ns" ip link set lo up
@@ -69,11 +72,13 @@ for name in $(printf '%s\n' "${!sets[@]}" | sort); do
       sleep 0.01
     done
     ready_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
+    cpu_ms=$(awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' "/proc/$pid/stat")
     sleep 3
     rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+    classes=$(jcmd "$pid" VM.class_hierarchy 2>/dev/null | grep -c -- '-' || true)
     kill -TERM "$pid"; wait "$pid" || true; pid=""
     ip netns del "$ns"
-    echo "| $name | $i | $ready_ms | $((rss_kb / 1024)) |"
+    echo "| $name | $i | $ready_ms | $cpu_ms | $((rss_kb / 1024)) | $classes |"
   done
 done
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
