@@ -81,9 +81,9 @@ import java.util.Set;
  */
 public final class SupportedFields {
 
-  /** Messages whose content is taken whole, without looking inside (free-form or well-known types). */
   private static final String ANY = "google.protobuf.Any";
 
+  /** Messages whose content is taken whole, without looking inside (free-form or well-known types). */
   private static final Set<String> OPAQUE = Set.of("google.protobuf.Struct", "google.protobuf.Duration",
       "google.protobuf.UInt32Value", "google.protobuf.BoolValue");
 
