@@ -216,7 +216,8 @@ public final class JobController {
         .withReady(plan.outcome() == Outcome.RUNNING ? ready : 0)
         .withSucceeded(counts.succeeded())
         .withFailed(counts.failed())
-        .withTerminating(terminating)
+        // a finished Job is not looked at again: a count of pods still terminating would stay forever
+        .withTerminating(plan.outcome() == Outcome.RUNNING || plan.outcome() == Outcome.SUSPENDED ? terminating : 0)
         .withStartTime(started == null ? null : time(started))
         .withCompletionTime(completionTime)
         .withNewUncountedTerminatedPods().endUncountedTerminatedPods()

@@ -126,6 +126,9 @@ public final class DemoCommand implements Callable<Integer> {
       }
     }
     long seconds = Duration.between(started, Instant.now()).toSeconds();
+    if (!marks.isEmpty()) {
+      say("  time: %s", timeline());
+    }
     if (failure != null) {
       say("");
       say("demo FAILED at step %d (%s): %s", step, stepTitle, failure);
@@ -135,7 +138,6 @@ public final class DemoCommand implements Callable<Integer> {
       err.flush();
       return 1;
     }
-    say("  time: %s", timeline());
     say("");
     say("demo passed in %d s: injected pods, a request's path through both sidecars, weighted routing, REGISTRY_ONLY and ALLOW_ANY.", seconds);
     return 0;
