@@ -17,12 +17,15 @@ import io.vmesh.apiserver.auth.ProtobufTokenRequest;
 import io.vmesh.apiserver.auth.ServiceAccountTokens;
 import io.vmesh.apiserver.admission.ClusterIps;
 import io.vmesh.apiserver.admission.MutatingAdmission;
+import io.vmesh.apiserver.batch.FieldError;
+import io.vmesh.apiserver.batch.JobStrategy;
 import io.vmesh.apiserver.discovery.ApiResource;
 import io.vmesh.apiserver.discovery.Discovery;
 import io.vmesh.apiserver.table.BuiltInColumns;
 import io.vmesh.apiserver.table.PrinterColumn;
 import io.vmesh.apiserver.table.TableConverter;
 import java.io.IOException;
+import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -56,6 +59,9 @@ final class ApiDispatcher extends Dispatcher {
   private final ServiceAccountTokens tokens;
   private final MutatingAdmission admission = new MutatingAdmission(path -> stored(path).orElse(null));
   private final ClusterIps clusterIps = new ClusterIps();
+  private static final SecureRandom RANDOM = new SecureRandom();
+  /** The letters Kubernetes' name generator draws from (no vowels, no look-alikes). */
+  private static final String NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
 
   ApiDispatcher(Clock clock, Supplier<String> serverAddress) {
     this.clock = clock;
@@ -133,6 +139,10 @@ final class ApiDispatcher extends Dispatcher {
       request = admitted.request();
     }
     MockResponse response = store.dispatch(request);
+    if (method.equals("POST") && resource.isPresent() && isJob(resource.get()) && resource.get().name() == null
+        && response.code() == 201) {
+      return generateJobSelector(resource.get(), response);
+    }
     if (method.equals("POST") && path.equals(CRDS) && response.code() == 201) {
       String body = response.getBody().readUtf8();
       response.setBody(body);
@@ -161,6 +171,16 @@ final class ApiDispatcher extends Dispatcher {
       return new Admitted(null, status(result.code(), result.code() >= 500 ? "InternalError" : "Forbidden", result.message()));
     }
     JsonNode admitted = result.object();
+    if (admitted instanceof ObjectNode o) {
+      generateName(o); // after admission, as in Kubernetes: webhooks see the generateName only
+    }
+    if (isJob(r) && admitted instanceof ObjectNode job) {
+      JobStrategy.applyDefaults(job);
+      List<FieldError> errors = JobStrategy.validateCreate(job);
+      if (!errors.isEmpty()) {
+        return new Admitted(null, invalid(job.path("metadata").path("name").asText(), errors));
+      }
+    }
     if (r.group().isEmpty() && r.plural().equals("services")) {
       List<ClusterIps.FieldError> errors = clusterIps.allocate((ObjectNode) admitted, storedServiceIps(null));
       if (!errors.isEmpty()) {
@@ -169,6 +189,59 @@ final class ApiDispatcher extends Dispatcher {
     }
     return new Admitted(new RecordedRequest(request.getHttpVersion(), request.method(), request.getPath(), request.getHeaders(),
         new Buffer().writeUtf8(admitted.toString())), null);
+  }
+
+  /**
+   * {@code generateName} the Kubernetes way: the prefix (cut to 58 characters) and five random characters, so that
+   * generated names stay short enough for labels; the store's own generator appends a whole UUID.
+   */
+  private static void generateName(ObjectNode object) {
+    if (!(object.get("metadata") instanceof ObjectNode metadata) || !metadata.path("name").asText("").isEmpty()) {
+      return;
+    }
+    String prefix = metadata.path("generateName").asText("");
+    if (prefix.isEmpty()) {
+      return;
+    }
+    StringBuilder name = new StringBuilder(prefix.substring(0, Math.min(prefix.length(), 58)));
+    for (int i = 0; i < 5; i++) {
+      name.append(NAME_ALPHABET.charAt(RANDOM.nextInt(NAME_ALPHABET.length())));
+    }
+    metadata.put("name", name.toString());
+  }
+
+  private static boolean isJob(ResourcePath r) {
+    return r.group().equals("batch") && r.plural().equals("jobs");
+  }
+
+  /**
+   * The selector and pod labels of a new Job name its uid, which the store assigns: they are written right after the
+   * create, and the create answers with the result. The sandbox's Job controller skips a Job without a selector.
+   */
+  private MockResponse generateJobSelector(ResourcePath r, MockResponse created) {
+    ObjectNode job = (ObjectNode) readJson(created);
+    JobStrategy.generateSelector(job);
+    String path = "/apis/batch/" + r.version() + "/namespaces/" + job.path("metadata").path("namespace").asText() + "/jobs/"
+        + job.path("metadata").path("name").asText();
+    synchronized (writes) {
+      MockResponse updated = store.handleUpdate(put(path, job));
+      return updated.code() == 200 ? updated.setResponseCode(201) : updated;
+    }
+  }
+
+  /** 422 Invalid with a cause per field, which kubectl prints as {@code The Job "x" is invalid: ...}. */
+  private static MockResponse invalid(String name, List<FieldError> errors) {
+    String causes = errors.size() == 1 ? errors.get(0).message()
+        : "[" + String.join(", ", errors.stream().map(FieldError::message).toList()) + "]";
+    ObjectNode s = JSON.createObjectNode()
+        .put("kind", "Status")
+        .put("apiVersion", "v1")
+        .put("status", "Failure")
+        .put("message", "Job.batch \"" + name + "\" is invalid: " + causes)
+        .put("reason", "Invalid")
+        .put("code", 422);
+    s.set("details", JSON.valueToTree(JobStrategy.details(name, errors)));
+    return json(422, s);
   }
 
   /** A create after admission: the request to store, or the refusal to answer. */
@@ -249,6 +322,12 @@ final class ApiDispatcher extends Dispatcher {
     }
     if (!next.isObject()) {
       return status(422, "Invalid", "the result is not an object");
+    }
+    if (!statusWrite && isJob(r)) {
+      List<FieldError> errors = JobStrategy.validateUpdate(current, next);
+      if (!errors.isEmpty()) {
+        return invalid(r.name(), errors);
+      }
     }
     String expectedVersion = next.path("metadata").path("resourceVersion").asText("");
     if (statusWrite && !expectedVersion.isEmpty()
@@ -381,7 +460,7 @@ final class ApiDispatcher extends Dispatcher {
       }
       return List.of(PrinterColumn.AGE);
     }
-    return BuiltInColumns.of(r.group(), r.plural());
+    return BuiltInColumns.of(r.group(), r.plural(), clock);
   }
 
   /** The stored CRD that defines this resource's type, if it is a custom resource. */

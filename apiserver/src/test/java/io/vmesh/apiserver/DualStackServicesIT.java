@@ -14,34 +14,21 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Dual-stack Services through the real kubectl and a fabric8 client against the jar run as a process. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class DualStackServicesIT {
+class DualStackServicesIT extends AgainstServer {
 
-  private Path dir;
-  private ApiServerProcess server;
-  private Kubectl kubectl;
   private KubernetesClient client;
 
   @BeforeAll
-  void start(@TempDir Path tempDir) throws Exception {
-    Kubectl.requireOnPath();
-    dir = tempDir;
-    server = ApiServerProcess.start(dir);
-    kubectl = new Kubectl(server.kubeconfig);
+  void start() throws Exception {
     client = new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(Files.readString(server.kubeconfig))).build();
   }
 
   @AfterAll
-  void stop() throws Exception {
+  void stop() {
     if (client != null) {
       client.close();
-    }
-    if (server != null) {
-      server.close();
     }
   }
 

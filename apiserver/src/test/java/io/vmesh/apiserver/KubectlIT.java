@@ -6,45 +6,27 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.io.TempDir;
 
 /** The real kubectl against the built jar run as a process: a custom resource's whole life, step by step. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class KubectlIT {
+class KubectlIT extends AgainstServer {
 
   private static final String AGE = "\\d+s";
   private static final String READY_TRUE = """
       {"status":{"conditions":[{"type":"Ready","status":"True","reason":"AllGood"}]}}""";
 
-  private Path dir;
-  private ApiServerProcess server;
-  private Kubectl kubectl;
   private String crd;
   private String widget;
 
   @BeforeAll
-  void start(@TempDir Path tempDir) throws Exception {
-    Kubectl.requireOnPath();
-    dir = tempDir;
-    server = ApiServerProcess.start(dir);
-    kubectl = new Kubectl(server.kubeconfig);
+  void start() throws Exception {
     crd = resource("widget-crd.yaml");
     widget = resource("widget.yaml");
-  }
-
-  @AfterAll
-  void stop() throws Exception {
-    if (server != null) {
-      server.close();
-    }
   }
 
   @Test

@@ -8,28 +8,16 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Base64;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.io.TempDir;
 
 /** The server as a token issuer, driven by the real kubectl: TokenRequest bound to a Pod, then TokenReview of it. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class ServiceAccountTokenIT {
+class ServiceAccountTokenIT extends AgainstServer {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  private Path dir;
-  private ApiServerProcess server;
-  private Kubectl kubectl;
-
   @BeforeAll
-  void start(@TempDir Path tempDir) throws Exception {
-    Kubectl.requireOnPath();
-    dir = tempDir;
-    server = ApiServerProcess.start(dir);
-    kubectl = new Kubectl(server.kubeconfig);
+  void start() throws Exception {
     Path objects = Files.writeString(dir.resolve("objects.yaml"), """
         apiVersion: v1
         kind: ServiceAccount
@@ -50,13 +38,6 @@ class ServiceAccountTokenIT {
     // a second pod of the same account, deleted by one test
     kubectl.ok("create", "--validate=false", "-f", Files.writeString(dir.resolve("pod-2.yaml"),
         Files.readString(objects).substring(Files.readString(objects).lastIndexOf("---")).replace("web-1", "web-2")).toString());
-  }
-
-  @AfterAll
-  void stop() throws Exception {
-    if (server != null) {
-      server.close();
-    }
   }
 
   @Test

@@ -24,6 +24,27 @@ final class BoxChecks {
   private BoxChecks() {
   }
 
+  /** What a suite does with a started box. */
+  interface Scenario {
+    void run(MeshInABox box) throws Exception;
+  }
+
+  /**
+   * Starts a box from the built jars (failurePolicy Fail), runs {@code scenario} in it and closes it; on a failure
+   * the control plane's and the pods' logs are logged first.
+   */
+  static void inBox(org.slf4j.Logger log, Scenario scenario) throws Exception {
+    MeshInABox.Settings settings = new MeshInABox.Settings(Jars.apiserver(), Jars.operator(), Jars.proxy(), Jars.sandbox(), Jars.repo(), "Fail");
+    try (MeshInABox box = MeshInABox.start(settings)) {
+      try {
+        scenario.run(box);
+      } catch (Exception | AssertionError e) {
+        log.error("control plane:\n{}\npods:\n{}", box.logs(), podLogs(box.topology().workDir()));
+        throw e;
+      }
+    }
+  }
+
   /** Runs kubectl until its output satisfies {@code condition}; fails with the last output after {@link #TIMEOUT}. */
   static String awaitKubectl(MeshInABox box, Predicate<String> condition, String... args) throws InterruptedException {
     Instant deadline = Instant.now().plus(TIMEOUT);

@@ -36,7 +36,7 @@ import org.slf4j.LoggerFactory;
 class DemoIT {
 
   private static final Logger LOG = LoggerFactory.getLogger(DemoIT.class);
-  // generous: the demo takes about 1.5 minutes on an idle 2-core machine, much longer on a loaded one
+  // generous: the demo takes under a minute on an idle 2-core machine, much longer on a loaded one
   private static final Duration RUN_LIMIT = Duration.ofMinutes(8);
   private static final Pattern MADE = Pattern.compile("everything it makes: network namespaces (\\S+)\\*, work folder (\\S+)");
   private static final Pattern COUNTS = Pattern.compile("^ {4}(v\\d+: \\d+(, v\\d+: \\d+)*)$");

@@ -3,7 +3,6 @@ package io.vmesh.sandbox;
 import static io.vmesh.sandbox.BoxChecks.JSON;
 import static io.vmesh.sandbox.BoxChecks.awaitKubectl;
 import static io.vmesh.sandbox.BoxChecks.awaitPods;
-import static io.vmesh.sandbox.BoxChecks.podLogs;
 import static io.vmesh.sandbox.BoxChecks.podName;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -27,8 +26,7 @@ import org.slf4j.LoggerFactory;
  * (kept-alive and new connections): xDS over TLS with the CA the operator publishes in each injected namespace;
  * MeshPolicies applied, changed and deleted with kubectl, and the operator killed with SIGKILL and started again,
  * with zero failed requests; a pod created while the webhook is down under failurePolicy Ignore (admitted without
- * the sidecar, and counted as such); Job-like pods completing with a native sidecar and, without one, through
- * {@code /quitquitquit}; {@code kubectl get tc,mp} after each step.
+ * the sidecar, and counted as such); {@code kubectl get tc,mp} after each step. Jobs and their sidecars: {@link JobsIT}.
  */
 @ExtendWith(NeedsRootAndNetns.class)
 class MeshLifecycleIT {
@@ -41,18 +39,8 @@ class MeshLifecycleIT {
   private final List<String> failures = new ArrayList<>();
 
   @Test
-  void policyChangesAndOperatorRestartFailNoRequestAndJobsComplete() throws Exception {
-    Path repo = Jars.repo();
-    MeshInABox.Settings settings = new MeshInABox.Settings(Jars.apiserver(), Jars.operator(), Jars.proxy(), Jars.sandbox(), repo, "Fail");
-    try (MeshInABox box = MeshInABox.start(settings)) {
-      Path workDir = box.topology().workDir();
-      try {
-        scenarios(box, repo);
-      } catch (Exception | AssertionError e) {
-        LOG.error("control plane:\n{}\npods:\n{}", box.logs(), podLogs(workDir));
-        throw e;
-      }
-    }
+  void policyChangesAndOperatorRestartFailNoRequest() throws Exception {
+    BoxChecks.inBox(LOG, box -> scenarios(box, Jars.repo()));
   }
 
   private void scenarios(MeshInABox box, Path repo) throws Exception {
@@ -84,7 +72,6 @@ class MeshLifecycleIT {
       failures.addAll(load.failures(start));
     }
 
-    jobsComplete(box);
     assertThat(failures).as("failed requests during policy changes, the operator's restart and the rollout").isEmpty();
     assertThat(staleKeepAlive).as("requests on a kept-alive connection routed by the table from before a MeshPolicy change "
         + "(an RDS update must apply to open connections, as in Envoy)").isEmpty();
@@ -228,106 +215,6 @@ class MeshLifecycleIT {
     assertThat(load.since(mark).stream().map(LoadLoop::version).distinct()).as("versions during the rollout").contains("v1", "v3");
     logColumns(box, "the rollout of reviews-v2 (pod " + before + " replaced by " + after + ")");
     LOG.info("rollout under load: {}", load.counts(mark));
-  }
-
-  /** A pod with restartPolicy Never completes with a native sidecar, and without one once it calls /quitquitquit. */
-  private void jobsComplete(MeshInABox box) throws Exception {
-    box.kubectlApply("""
-        apiVersion: v1
-        kind: Namespace
-        metadata:
-          name: jobs
-          labels:
-            vmesh.io/injection: enabled
-        ---
-        apiVersion: vmesh.io/v1alpha1
-        kind: TrafficCapture
-        metadata:
-          name: native
-          namespace: jobs
-        spec:
-          selector:
-            matchLabels:
-              sidecar: native
-          proxy:
-            nativeSidecar: Enabled
-        ---
-        apiVersion: vmesh.io/v1alpha1
-        kind: TrafficCapture
-        metadata:
-          name: classic
-          namespace: jobs
-        spec:
-          selector:
-            matchLabels:
-              sidecar: classic
-          proxy:
-            nativeSidecar: Disabled
-        """);
-    for (String tc : List.of("native", "classic")) {
-      awaitKubectl(box, "True"::equals, "get", "tc", tc, "-n", "jobs", "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}");
-    }
-    // the operator publishes the CA into a namespace as soon as it is enabled
-    awaitKubectl(box, s -> s.contains("BEGIN CERTIFICATE"), "get", "configmap", "vmesh-ca-root-cert", "-n", "jobs",
-        "-o", "jsonpath={.data.root-cert\\.pem}");
-    box.kubectlApply(job("job-native", "native", ""));
-    box.kubectlApply(job("job-classic", "classic", """
-        urllib.request.urlopen(urllib.request.Request('http://127.0.0.1:15000/quitquitquit', method='POST'), timeout=10).read()
-        """));
-    for (String job : List.of("job-native", "job-classic")) {
-      awaitKubectl(box, "Succeeded"::equals, "get", "pod", job, "-n", "jobs", "-o", "jsonpath={.status.phase}");
-    }
-    JsonNode nativePod = JSON.readTree(box.kubectlOk("get", "pod", "job-native", "-n", "jobs", "-o", "json").stdout());
-    assertThat(nativePod.path("spec").path("initContainers").get(1).path("restartPolicy").asText()).isEqualTo("Always");
-    JsonNode classicPod = JSON.readTree(box.kubectlOk("get", "pod", "job-classic", "-n", "jobs", "-o", "json").stdout());
-    JsonNode proxy = classicPod.path("status").path("containerStatuses").get(0);
-    assertThat(proxy.path("name").asText()).isEqualTo("vmesh-proxy");
-    assertThat(proxy.path("state").path("terminated").path("exitCode").asInt(-1)).as("the proxy after /quitquitquit: " + proxy).isZero();
-    for (String job : List.of("job-native", "job-classic")) {
-      String log = String.join("\n", java.nio.file.Files.readAllLines(box.podLogs("jobs", job).resolve("work.log")));
-      assertThat(log).as(job).contains("reviews v");
-    }
-    logColumns(box, "jobs completed (native sidecar, and /quitquitquit)");
-  }
-
-  private static String job(String name, String sidecar, String after) {
-    String code = """
-        import time, urllib.request
-        deadline = time.time() + 120
-        while True:
-            try:
-                print(urllib.request.urlopen('http://reviews.bookinfo:9080/reviews', timeout=10).read().decode().strip(), flush=True)
-                break
-            except Exception as e:
-                if time.time() > deadline:
-                    raise
-                print('not yet:', e, flush=True)
-                time.sleep(1)
-        """ + after;
-    StringBuilder quoted = new StringBuilder();
-    code.lines().forEach(l -> quoted.append("\n      ").append(l));
-    return """
-        apiVersion: v1
-        kind: Pod
-        metadata:
-          name: %s
-          namespace: jobs
-          labels:
-            sidecar: %s
-        spec:
-          restartPolicy: Never
-          securityContext:
-            runAsUser: 1000
-            runAsGroup: 1000
-          containers:
-          - name: work
-            image: ghcr.io/vmesh/samples/reviews:0.1.0
-            command:
-            - /usr/bin/python3
-            - -u
-            - -c
-            - |%s
-        """.formatted(name, sidecar, quoted);
   }
 
   /** Services for each version of reviews, the backends a route can name. */

@@ -133,16 +133,7 @@ class TransparencyMatrixIT {
 
   @Test
   void everyApplicableCellCarriesItsBytesTransparently() throws Exception {
-    Path repo = Jars.repo();
-    MeshInABox.Settings settings = new MeshInABox.Settings(Jars.apiserver(), Jars.operator(), Jars.proxy(), Jars.sandbox(), repo, "Fail");
-    try (MeshInABox box = MeshInABox.start(settings)) {
-      try {
-        run(box);
-      } catch (Exception | AssertionError e) {
-        LOG.error("control plane:\n{}", box.logs());
-        throw e;
-      }
-    }
+    BoxChecks.inBox(LOG, this::run);
   }
 
   private void run(MeshInABox box) throws Exception {

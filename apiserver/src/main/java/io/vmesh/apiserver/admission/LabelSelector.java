@@ -7,13 +7,13 @@ import java.util.Map;
 import java.util.Set;
 
 /** A {@code metav1.LabelSelector} (matchLabels and matchExpressions) evaluated against a set of labels. */
-final class LabelSelector {
+public final class LabelSelector {
 
   private LabelSelector() {
   }
 
   /** A missing or empty selector matches everything, as in Kubernetes. */
-  static boolean matches(JsonNode selector, JsonNode labels) {
+  public static boolean matches(JsonNode selector, JsonNode labels) {
     if (selector == null || selector.isMissingNode() || selector.isNull()) {
       return true;
     }

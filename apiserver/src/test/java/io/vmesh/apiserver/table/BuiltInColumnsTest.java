@@ -8,6 +8,7 @@ import org.junit.jupiter.api.Test;
 class BuiltInColumnsTest {
 
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final java.time.Clock CLOCK = java.time.Clock.fixed(java.time.Instant.parse("2026-11-26T12:10:00Z"), java.time.ZoneOffset.UTC);
 
   @Test
   void runningPodWithAnUnreadySidecar() {
@@ -53,10 +54,10 @@ class BuiltInColumnsTest {
 
   @Test
   void namespacesShowTheirPhaseAndOtherKindsAge() {
-    assertThat(BuiltInColumns.of("", "namespaces")).extracting(PrinterColumn::name).containsExactly("Status", "Age");
-    assertThat(BuiltInColumns.of("", "pods")).extracting(PrinterColumn::name)
+    assertThat(BuiltInColumns.of("", "namespaces", CLOCK)).extracting(PrinterColumn::name).containsExactly("Status", "Age");
+    assertThat(BuiltInColumns.of("", "pods", CLOCK)).extracting(PrinterColumn::name)
         .containsExactly("Ready", "Status", "Restarts", "Age", "IP", "Node");
-    assertThat(BuiltInColumns.of("apps", "deployments")).containsExactly(PrinterColumn.AGE);
+    assertThat(BuiltInColumns.of("apps", "deployments", CLOCK)).containsExactly(PrinterColumn.AGE);
   }
 
   private static Object read(String json) {
@@ -65,5 +66,33 @@ class BuiltInColumnsTest {
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  @Test
+  void jobsShowStatusCompletionsAndDuration() {
+    Object running = read("""
+        {"spec": {"completions": 3, "parallelism": 1, "selector": {"matchLabels": {"batch.kubernetes.io/controller-uid": "u"}}},
+         "status": {"startTime": "2026-11-26T12:00:00Z", "succeeded": 1, "active": 1}}""");
+    assertThat(BuiltInColumns.jobStatus(running)).isEqualTo("Running");
+    assertThat(BuiltInColumns.jobCompletions(running)).isEqualTo("1/3");
+    assertThat(BuiltInColumns.jobDuration(running, CLOCK.instant())).isEqualTo("10m");
+    assertThat(BuiltInColumns.jobSelector(running)).isEqualTo("batch.kubernetes.io/controller-uid=u");
+    Object complete = read("""
+        {"spec": {"completions": 1},
+         "status": {"startTime": "2026-11-26T12:00:00Z", "completionTime": "2026-11-26T12:00:42Z", "succeeded": 1,
+           "conditions": [{"type": "SuccessCriteriaMet", "status": "True"}, {"type": "Complete", "status": "True"}]}}""");
+    assertThat(BuiltInColumns.jobStatus(complete)).isEqualTo("Complete");
+    assertThat(BuiltInColumns.jobDuration(complete, CLOCK.instant())).isEqualTo("42s");
+    assertThat(BuiltInColumns.jobStatus(read("""
+        {"status": {"conditions": [{"type": "FailureTarget", "status": "True"}, {"type": "Failed", "status": "True"}]}}""")))
+        .isEqualTo("Failed");
+    assertThat(BuiltInColumns.jobCompletions(read("{\"spec\": {\"parallelism\": 4}, \"status\": {\"succeeded\": 2}}")))
+        .isEqualTo("2/1 of 4");
+    assertThat(BuiltInColumns.jobDuration(read("{\"status\": {}}"), CLOCK.instant())).isNull();
+    assertThat(BuiltInColumns.jobSelector(read("""
+        {"spec": {"selector": {"matchExpressions": [{"key": "a", "operator": "In", "values": ["x", "y"]},
+          {"key": "b", "operator": "DoesNotExist"}]}}}"""))).isEqualTo("a in (x,y),!b");
+    assertThat(BuiltInColumns.of("batch", "jobs", CLOCK)).extracting(PrinterColumn::name)
+        .containsExactly("Status", "Completions", "Duration", "Age", "Containers", "Images", "Selector");
   }
 }

@@ -1,7 +1,6 @@
 package io.vmesh.sandbox.cluster;
 
 import io.vmesh.sandbox.Artifacts;
-import io.vmesh.sandbox.topology.Pod;
 import io.vmesh.sandbox.topology.PodProcess;
 import io.vmesh.sandbox.topology.RunAs;
 import io.vmesh.sandbox.topology.SandboxException;
@@ -87,6 +86,7 @@ public final class MeshInABox implements AutoCloseable {
   }
 
   private void boot() {
+    long start = System.nanoTime();
     Path apiserverJar = topology.stage(settings.apiserverJar());
     stagedOperator = topology.stage(settings.operatorJar());
     Path proxyJar = topology.stage(settings.proxyJar());
@@ -96,12 +96,13 @@ public final class MeshInABox implements AutoCloseable {
     apiserver = topology.startInNode("apiserver", Map.of(), Artifacts.javaJar(apiserverJar, "--host", Topology.GATEWAY,
         "--port", API_ADDRESS.substring(API_ADDRESS.indexOf(':') + 1), "--kubeconfig-out", kubeconfig.toString()));
     apiserver.awaitLine(l -> l.startsWith("vmesh-apiserver ready"), START_TIMEOUT);
+    long apiserverUp = System.nanoTime();
     kubectlOk("apply", "--validate=false", "-f", settings.repo().resolve("crds").toString());
     kubectlApply(controlPlane());
+    long applied = System.nanoTime();
 
-    startOperator();
-    awaitWebhookConfiguration();
-
+    // the operator and the node agent only need the API server: their JVMs start side by side
+    launchOperator();
     List<String> nodeArgs = new ArrayList<>(List.of("node", "--kubeconfig", kubeconfig.toString(), "--node-netns",
         topology.nodeNetns(), "--work-dir", topology.workDir().toString(), "--proxy-jar", proxyJar.toString(),
         "--operator-jar", stagedOperator.toString()));
@@ -109,13 +110,25 @@ public final class MeshInABox implements AutoCloseable {
       nodeArgs.addAll(List.of("--apps-dir", apps.toString()));
     }
     node = topology.startInNode("node", Map.of(), Artifacts.javaJar(sandboxJar, nodeArgs.toArray(String[]::new)));
-    node.awaitLine(l -> l.startsWith("vmesh-node ready"), START_TIMEOUT);
+    PodProcess external = null;
     if (apps != null && Files.isRegularFile(apps.resolve("external.py"))) {
-      Pod external = topology.addExternalHost("external");
-      PodProcess server = external.start("external", RunAs.ROOT, Map.of("PORT", "80", "PATH", "/usr/bin:/bin"),
+      external = topology.addExternalHost("external").start("external", RunAs.ROOT, Map.of("PORT", "80", "PATH", "/usr/bin:/bin"),
           List.of("/usr/bin/python3", "-u", apps.resolve("external.py").toString()));
-      server.awaitLine(l -> l.startsWith("external listening"), START_TIMEOUT);
     }
+    awaitOperator();
+    awaitWebhookConfiguration();
+    long operatorUp = System.nanoTime();
+    node.awaitLine(l -> l.startsWith("vmesh-node ready"), START_TIMEOUT);
+    if (external != null) {
+      external.awaitLine(l -> l.startsWith("external listening"), START_TIMEOUT);
+    }
+    LOG.info("started in {} ms: API server {} ms, CRDs and control plane applied {} ms, operator with its webhook "
+            + "configuration {} ms, then node agent {} ms", ms(start, System.nanoTime()), ms(start, apiserverUp),
+        ms(apiserverUp, applied), ms(applied, operatorUp), ms(operatorUp, System.nanoTime()));
+  }
+
+  private static long ms(long fromNanos, long toNanos) {
+    return (toNanos - fromNanos) / 1_000_000;
   }
 
   /** The server outside the mesh, {@code http://192.0.2.10/} (when samples/apps/external.py exists). */
@@ -125,6 +138,11 @@ public final class MeshInABox implements AutoCloseable {
 
   /** Starts the operator as its Deployment would run it; usable again after {@link #stopOperator()}. */
   public void startOperator() {
+    launchOperator();
+    awaitOperator();
+  }
+
+  private void launchOperator() {
     if (operator != null && operator.isAlive()) {
       throw new IllegalStateException("the operator already runs");
     }
@@ -133,6 +151,9 @@ public final class MeshInABox implements AutoCloseable {
         "--identity", "vmesh-operator-0", "--health-address", "127.0.0.1", "--health-port", "8081",
         "--webhook-address", Topology.GATEWAY, "--webhook-port", String.valueOf(WEBHOOK_PORT),
         "--webhook-failure-policy", settings.failurePolicy()));
+  }
+
+  private void awaitOperator() {
     operator.awaitLine(l -> l.contains("injection webhook on https://"), START_TIMEOUT);
   }
 
@@ -361,9 +382,27 @@ public final class MeshInABox implements AutoCloseable {
     } catch (IllegalStateException e) {
       // already shutting down: this is the hook
     }
+    long start = System.nanoTime();
+    // the operator stops while the pods do (their sidecars keep their last config); the API server stays until the
+    // node agent has written the pods' last status
+    PodProcess stoppingOperator = operator;
+    Thread operatorStop = new Thread(() -> {
+      if (stoppingOperator != null) {
+        stoppingOperator.close();
+      }
+    }, "operator-stop");
+    operatorStop.start();
     if (node != null) {
       node.stop(Duration.ofSeconds(45));
     }
+    try {
+      operatorStop.join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    long stopped = System.nanoTime();
     topology.close();
+    LOG.info("teardown: node agent with its pods, and the operator, {} ms; API server and namespaces {} ms",
+        ms(start, stopped), ms(stopped, System.nanoTime()));
   }
 }

@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.vmesh.sandbox.controllers.DeploymentController;
 import io.vmesh.sandbox.controllers.EndpointSliceController;
+import io.vmesh.sandbox.controllers.JobController;
 import io.vmesh.sandbox.controllers.ServiceAccountController;
 import io.vmesh.sandbox.controllers.ServiceProxy;
 import io.vmesh.sandbox.kubelet.ImageTable;
@@ -23,7 +24,7 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code vmesh-sandbox node}: the node agent, run by {@link MeshInABox} inside the node namespace as root — the
- * kubelet, kube-proxy (Service rules and hosts files), the Deployment, EndpointSlice and ServiceAccount controllers. Prints
+ * kubelet, kube-proxy (Service rules and hosts files), the Deployment, Job, EndpointSlice and ServiceAccount controllers. Prints
  * {@code vmesh-node ready} once it has synced once; on SIGTERM it stops every pod the graceful way and removes
  * their namespaces.
  */
@@ -65,6 +66,7 @@ public final class NodeCommand implements Callable<Integer> {
     services.prepareNode();
     Kubelet kubelet = new Kubelet(client, topology, images, services, workDir.resolve("pods"));
     DeploymentController deployments = new DeploymentController(client);
+    JobController jobs = new JobController(client, java.time.Clock.systemUTC());
     EndpointSliceController endpoints = new EndpointSliceController(client);
     ServiceAccountController serviceAccounts = new ServiceAccountController(client);
     CountDownLatch stopped = new CountDownLatch(1);
@@ -81,7 +83,8 @@ public final class NodeCommand implements Callable<Integer> {
     kubeletThread.start();
     Thread controllers = new Thread(() -> {
       while (stopped.getCount() > 0) {
-        for (Runnable step : List.<Runnable>of(serviceAccounts::sync, deployments::sync, endpoints::sync, services::sync)) {
+        for (Runnable step : List.<Runnable>of(serviceAccounts::sync, deployments::sync, jobs::sync, endpoints::sync,
+            services::sync)) {
           try {
             step.run();
           } catch (RuntimeException e) {

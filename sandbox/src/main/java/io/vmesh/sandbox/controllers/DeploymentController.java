@@ -1,32 +1,22 @@
 package io.vmesh.sandbox.controllers;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.fabric8.kubernetes.api.model.EventBuilder;
-import io.fabric8.kubernetes.api.model.ObjectMeta;
-import io.fabric8.kubernetes.api.model.OwnerReference;
-import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentCondition;
 import io.fabric8.kubernetes.api.model.apps.DeploymentConditionBuilder;
 import io.fabric8.kubernetes.api.model.apps.DeploymentStatus;
 import io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,31 +37,15 @@ public final class DeploymentController {
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private final KubernetesClient client;
-  private final Map<String, String> lastFailure = new HashMap<>();
+  private final Ownership pods;
 
   public DeploymentController(KubernetesClient client) {
     this.client = client;
+    this.pods = new Ownership(client, "Deployment", "vmesh-sandbox-deployment-controller");
   }
 
   public void sync() {
-    List<Deployment> deployments = client.apps().deployments().inAnyNamespace().list().getItems();
-    List<Pod> pods = client.pods().inAnyNamespace().list().getItems();
-    Set<String> uids = new HashSet<>();
-    for (Deployment d : deployments) {
-      uids.add(d.getMetadata().getUid());
-      try {
-        reconcile(d, owned(pods, d.getMetadata().getUid()));
-      } catch (KubernetesClientException | IllegalStateException e) {
-        LOG.warn("deployment {}/{}: {}", d.getMetadata().getNamespace(), d.getMetadata().getName(), e.getMessage());
-      }
-    }
-    for (Pod p : pods) {
-      OwnerReference owner = controller(p.getMetadata());
-      if (owner != null && "Deployment".equals(owner.getKind()) && !uids.contains(owner.getUid())) {
-        LOG.info("pod {}/{}: its deployment {} is gone; deleting it", p.getMetadata().getNamespace(), p.getMetadata().getName(), owner.getName());
-        client.pods().inNamespace(p.getMetadata().getNamespace()).withName(p.getMetadata().getName()).delete();
-      }
-    }
+    pods.sync(client.apps().deployments().inAnyNamespace().list().getItems(), this::reconcile);
   }
 
   private void reconcile(Deployment d, List<Pod> owned) {
@@ -96,33 +70,8 @@ public final class DeploymentController {
   }
 
   private boolean create(Deployment d, String hash) {
-    String ns = d.getMetadata().getNamespace();
-    String name = d.getMetadata().getName() + "-" + hash + "-" + suffix();
-    ObjectMeta template = d.getSpec().getTemplate().getMetadata() == null ? new ObjectMeta() : d.getSpec().getTemplate().getMetadata();
-    Pod pod = new PodBuilder()
-        .withNewMetadata().withName(name).withNamespace(ns)
-        .withLabels(new HashMap<>(template.getLabels() == null ? Map.of() : template.getLabels()))
-        .addToLabels(HASH_LABEL, hash)
-        .withAnnotations(template.getAnnotations())
-        .withOwnerReferences(new OwnerReferenceBuilder().withApiVersion("apps/v1").withKind("Deployment")
-            .withName(d.getMetadata().getName()).withUid(d.getMetadata().getUid()).withController(true)
-            .withBlockOwnerDeletion(true).build())
-        .endMetadata()
-        .withSpec(d.getSpec().getTemplate().getSpec())
-        .build();
-    try {
-      client.pods().inNamespace(ns).resource(pod).create();
-      lastFailure.remove(d.getMetadata().getUid());
-      LOG.info("deployment {}/{}: created pod {}", ns, d.getMetadata().getName(), name);
-      return true;
-    } catch (KubernetesClientException e) {
-      String message = e.getStatus() != null && e.getStatus().getMessage() != null ? e.getStatus().getMessage() : e.getMessage();
-      if (!message.equals(lastFailure.put(d.getMetadata().getUid(), message))) {
-        LOG.warn("deployment {}/{}: pod create refused: {}", ns, d.getMetadata().getName(), message);
-        event(d, "FailedCreate", "Error creating: " + message);
-      }
-      return false;
-    }
+    return pods.create(d, d.getSpec().getTemplate(), d.getMetadata().getName() + "-" + hash + "-" + suffix(), null,
+        Map.of(HASH_LABEL, hash)) != null;
   }
 
   private void delete(Pod p) {
@@ -166,42 +115,10 @@ public final class DeploymentController {
         });
   }
 
-  private void event(Deployment d, String reason, String message) {
-    String now = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
-    try {
-      client.v1().events().inNamespace(d.getMetadata().getNamespace()).resource(new EventBuilder()
-          .withNewMetadata().withGenerateName(d.getMetadata().getName() + ".").endMetadata()
-          .withNewInvolvedObject().withApiVersion("apps/v1").withKind("Deployment").withName(d.getMetadata().getName())
-          .withNamespace(d.getMetadata().getNamespace()).withUid(d.getMetadata().getUid()).endInvolvedObject()
-          .withType("Warning").withReason(reason).withMessage(message).withCount(1).withFirstTimestamp(now).withLastTimestamp(now)
-          .withNewSource().withComponent("vmesh-sandbox-deployment-controller").endSource().build()).create();
-    } catch (KubernetesClientException e) {
-      LOG.debug("event not recorded: {}", e.getMessage());
-    }
-  }
-
   static boolean ready(Pod p) {
     return p.getStatus() != null && p.getStatus().getConditions() != null && p.getStatus().getConditions().stream()
         .anyMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()))
         && p.getMetadata().getDeletionTimestamp() == null;
-  }
-
-  private static List<Pod> owned(List<Pod> pods, String uid) {
-    List<Pod> owned = new ArrayList<>();
-    for (Pod p : pods) {
-      OwnerReference o = controller(p.getMetadata());
-      if (o != null && uid.equals(o.getUid())) {
-        owned.add(p);
-      }
-    }
-    return owned;
-  }
-
-  private static OwnerReference controller(ObjectMeta meta) {
-    if (meta.getOwnerReferences() == null) {
-      return null;
-    }
-    return meta.getOwnerReferences().stream().filter(o -> Boolean.TRUE.equals(o.getController())).findFirst().orElse(null);
   }
 
   private static Comparator<Pod> byAge() {

@@ -55,6 +55,8 @@ public final class DemoCommand implements Callable<Integer> {
   private int step;
   private String stepTitle = "start";
   private Instant started;
+  /** When each step began, then when the teardown began and ended: where the demo's time goes. */
+  private final Map<String, Instant> marks = new LinkedHashMap<>();
 
   /** A step that did not do what it should: the message says what was expected and what happened. */
   static final class StepFailed extends RuntimeException {
@@ -88,6 +90,7 @@ public final class DemoCommand implements Callable<Integer> {
       accessLog = AccessLog.parserFrom(settings.proxyJar());
       step(1, "Start mesh-in-a-box, install the mesh, deploy bookinfo-lite");
       box = MeshInABox.start(settings);
+      marks.put("box up", Instant.now());
       prefix = box.topology().netnsPrefix();
       workDir = box.topology().workDir();
       deploy(started);
@@ -107,7 +110,9 @@ public final class DemoCommand implements Callable<Integer> {
     } finally {
       if (box != null) {
         say("  tearing down: pods (preStop, SIGTERM), node agent, operator, API server, network namespaces %s*", prefix);
+        marks.put("teardown", Instant.now());
         box.close();
+        marks.put("end", Instant.now());
       }
     }
     if (prefix != null) {
@@ -121,6 +126,9 @@ public final class DemoCommand implements Callable<Integer> {
       }
     }
     long seconds = Duration.between(started, Instant.now()).toSeconds();
+    if (!marks.isEmpty()) {
+      say("  time: %s", timeline());
+    }
     if (failure != null) {
       say("");
       say("demo FAILED at step %d (%s): %s", step, stepTitle, failure);
@@ -149,6 +157,7 @@ public final class DemoCommand implements Callable<Integer> {
     show("apply", "--validate=false", "-k", bookinfo.toString());
     pods = Pods.awaitReady(this, NAMESPACE, 4, WAIT);
     pods.awaitEndpoints(Map.of("productpage", 1, "reviews", 2, "details", 1), WAIT);
+    marks.put("pods Ready", Instant.now());
     String tc = show("get", "tc,mp", "-A");
     String row = tc.lines().filter(l -> l.contains("trafficcapture.vmesh.io/" + NAMESPACE + " ")).findFirst()
         .orElseThrow(() -> new StepFailed("kubectl get tc,mp -A shows no TrafficCapture " + NAMESPACE));
@@ -183,7 +192,23 @@ public final class DemoCommand implements Callable<Integer> {
     return requests;
   }
 
+  /** {@code start -> box up 9.1 s, box up -> pods Ready 20.3 s, ...}: the time between consecutive marks. */
+  private String timeline() {
+    List<String> parts = new ArrayList<>();
+    String previous = "start";
+    Instant at = started;
+    for (Map.Entry<String, Instant> m : marks.entrySet()) {
+      parts.add(previous + " -> " + m.getKey() + " " + Duration.between(at, m.getValue()).toMillis() / 100 / 10.0 + " s");
+      previous = m.getKey();
+      at = m.getValue();
+    }
+    return String.join(", ", parts);
+  }
+
   void step(int n, String title) {
+    if (n > 1) {
+      marks.put("[" + n + "]", Instant.now());
+    }
     step = n;
     stepTitle = title;
     say("");

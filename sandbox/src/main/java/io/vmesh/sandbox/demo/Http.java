@@ -59,19 +59,22 @@ final class Http {
   }
 
   /**
-   * {@code n} GETs of {@code url} from inside {@code pod}, each a new connection, counted by the answer's
-   * second word (the sample reviews answers {@code reviews <version> (<pod>): ...}); failures count under
-   * {@code error}.
+   * {@code n} GETs of {@code url} from inside {@code pod}, each a new connection, four at a time (one after the other
+   * they mostly wait on each other's round trips), counted by the answer's second word (the sample reviews answers
+   * {@code reviews <version> (<pod>): ...}); failures count under {@code error}.
    */
   static Map<String, Integer> countByVersion(Pods pods, PodInfo pod, String url, int n) {
     String code = GET_CODE + """
-        counts = {}
-        for _ in range(%d):
+        from concurrent.futures import ThreadPoolExecutor
+        def version(_):
             a = json.loads(get(%s))
-            key = a['body'].split()[1] if a.get('status') == 200 and len(a['body'].split()) > 1 else 'error'
-            counts[key] = counts.get(key, 0) + 1
+            return a['body'].split()[1] if a.get('status') == 200 and len(a['body'].split()) > 1 else 'error'
+        counts = {}
+        with ThreadPoolExecutor(4) as pool:
+            for key in pool.map(version, range(%d)):
+                counts[key] = counts.get(key, 0) + 1
         print(json.dumps(counts))
-        """.formatted(n, pyString(url));
+        """.formatted(pyString(url), n);
     SystemCommand.Result r = pods.pythonAsApp(pod, code);
     try {
       JsonNode counts = JSON.readTree(r.stdout());

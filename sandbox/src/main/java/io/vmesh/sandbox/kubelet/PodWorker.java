@@ -366,7 +366,7 @@ final class PodWorker implements Runnable {
       c.nextReadinessProbe = now.plusSeconds(period(readiness));
       if (check(readiness, c)) {
         c.readyFailures = 0;
-        if (++c.readySuccesses >= threshold(readiness.getSuccessThreshold())) {
+        if (++c.readySuccesses >= successThreshold(readiness)) {
           c.ready = true;
         }
       } else {
@@ -391,8 +391,14 @@ final class PodWorker implements Runnable {
     return p.getPeriodSeconds() == null ? 10 : Math.max(1, p.getPeriodSeconds());
   }
 
+  /** failureThreshold: Kubernetes' default is 3. */
   private static int threshold(Integer t) {
     return t == null ? 3 : Math.max(1, t);
+  }
+
+  /** successThreshold: Kubernetes' default is 1 (with a 15 s period, 3 would hold a sidecar unready for 30 s). */
+  private static int successThreshold(Probe p) {
+    return p.getSuccessThreshold() == null ? 1 : Math.max(1, p.getSuccessThreshold());
   }
 
   private boolean check(Probe probe, ContainerRuntime c) {

@@ -270,7 +270,9 @@ public final class Topology implements AutoCloseable {
       // already shutting down (this is the hook), or attached without one
     }
     for (int i = processes.size() - 1; i >= 0; i--) {
+      long start = System.nanoTime();
       processes.get(i).close();
+      LOG.debug("{} stopped in {} ms", processes.get(i).name(), (System.nanoTime() - start) / 1_000_000);
     }
     for (Pod pod : pods) {
       removeNetns(pod.netns());
