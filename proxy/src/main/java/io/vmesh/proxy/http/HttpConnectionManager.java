@@ -13,6 +13,7 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
@@ -40,6 +41,9 @@ import java.util.function.Supplier;
  * Everything runs on the connection's event loop.
  */
 public final class HttpConnectionManager {
+
+  /** The HTTP/1.1 pipeline's handler that gathers a response's flushes into one send. */
+  static final String FLUSH_CONSOLIDATION = "vmesh-http-flush";
 
   /**
    * Where the connection came from and what serves it: the configuration it was accepted with, and the
@@ -183,6 +187,9 @@ public final class HttpConnectionManager {
 
     void start() {
       ChannelPipeline pipeline = socket.channelHandlerContext().channel().pipeline();
+      // a response arrives from the upstream outside this channel's read, where Vert.x flushes every write:
+      // head, body and end would each cost a send(2); deferred to the end of the event loop's turn, they go in one
+      pipeline.addFirst(FLUSH_CONSOLIDATION, new FlushConsolidationHandler(FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true));
       pipeline.addBefore("handler", "vmesh-http-codec", new HttpServerCodec(new HttpDecoderConfig()
           .setMaxInitialLineLength(RequestReader.MAX_HEADERS_BYTES).setMaxHeaderSize(RequestReader.MAX_HEADERS_BYTES).setMaxChunkSize(64 * 1024)));
       pipeline.addAfter("vmesh-http-codec", "vmesh-http-expect", new HttpServerExpectContinueHandler());

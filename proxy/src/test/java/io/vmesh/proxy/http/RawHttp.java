@@ -89,6 +89,10 @@ final class RawHttp implements AutoCloseable {
     return new Response(status, headers, body.toByteArray());
   }
 
+  int localPort() {
+    return socket.getLocalPort();
+  }
+
   /** True when the server has closed the connection (EOF). */
   boolean closedByServer() throws IOException {
     return in.read() < 0;
