@@ -158,7 +158,8 @@ final class HttpExchange {
         .setServer(SocketAddress.inetSocketAddress(target.getPort(), NetUtil.toAddressString(target.getAddress())))
         .setMethod(io.vertx.core.http.HttpMethod.valueOf(request.method().name()))
         .setURI(request.uri())
-        .setHeaders(MultiMap.caseInsensitiveMultiMap().addAll(upstreamHeaders));
+        // the client request copies them, so a retry starts from these again
+        .setHeaders(upstreamHeaders);
     long sentAt = System.nanoTime();
     scope.upstreams().client(cluster, clusterStats, scope.http2(), target.getAddress()).request(options).onComplete(connected -> {
       if (connected.failed()) {

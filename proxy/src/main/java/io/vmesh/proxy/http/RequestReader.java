@@ -31,6 +31,7 @@ final class RequestReader {
   static final int MAX_HEADERS_BYTES = 60 * 1024;
   /** Bodies of requests whose route retries are buffered whole (a retry resends them), up to Envoy's default buffer limit. */
   static final int MAX_BODY_BYTES = 1024 * 1024;
+  private static final byte[] NO_BYTES = new byte[0];
 
   /** The downstream side of an exchange: an HTTP/1.1 connection or one HTTP/2 stream. */
   interface Transport {
@@ -112,7 +113,8 @@ final class RequestReader {
         }
         head = request;
         routing = scope.routes().next();
-        body = alloc.compositeBuffer(Integer.MAX_VALUE);
+        // made at the first body byte: most requests have none
+        releaseBody();
         bodyTooLarge = false;
         startStreaming(request);
       }
@@ -133,10 +135,14 @@ final class RequestReader {
           streaming.push(content);
           return;
         }
-        if (!bodyTooLarge && body.readableBytes() + content.content().readableBytes() > MAX_BODY_BYTES) {
+        int buffered = body == null ? 0 : body.readableBytes();
+        if (!bodyTooLarge && buffered + content.content().readableBytes() > MAX_BODY_BYTES) {
           bodyTooLarge = true;
         }
         if (!bodyTooLarge && content.content().isReadable()) {
+          if (body == null) {
+            body = alloc.compositeBuffer(Integer.MAX_VALUE);
+          }
           body.addComponent(true, content.content().retain());
         }
         if (content instanceof LastHttpContent) {
@@ -206,7 +212,7 @@ final class RequestReader {
   private void dispatch() {
     HttpRequest request = head;
     head = null;
-    byte[] bytes = ByteBufUtil.getBytes(body);
+    byte[] bytes = body == null ? NO_BYTES : ByteBufUtil.getBytes(body);
     releaseBody();
     transport.pause();
     current = new HttpExchange(scope, routing.config(), this, tracked, request, bytes, null, transport.keepAlive(request),

@@ -28,7 +28,11 @@ public final class UpstreamHttpClients {
 
   private final Vertx vertx;
   // only touched on the owning event loop
-  private final Map<String, HttpClient> clients = new HashMap<>();
+  private final Map<Key, HttpClient> clients = new HashMap<>();
+
+  /** What makes two clients differ; a record, so a lookup per request builds no string. */
+  private record Key(String cluster, long connectTimeoutMillis, String source, boolean http2, Http2Options h2) {
+  }
 
   public UpstreamHttpClients(Vertx vertx) {
     this.vertx = vertx;
@@ -47,7 +51,7 @@ public final class UpstreamHttpClients {
   private HttpClient client(ClusterConfig cluster, ClusterStats stats, boolean downstreamHttp2, String source) {
     boolean http2 = cluster.httpProtocol().http2(downstreamHttp2);
     Http2Options h2 = cluster.httpProtocol().http2();
-    String key = cluster.name() + "/" + cluster.connectTimeoutMillis() + "/" + source + "/" + (http2 ? "h2c " + h2 : "http/1.1");
+    Key key = new Key(cluster.name(), cluster.connectTimeoutMillis(), source, http2, http2 ? h2 : null);
     return clients.computeIfAbsent(key, k -> {
       HttpClientOptions options = new HttpClientOptions()
           .setConnectTimeout(cluster.connectTimeoutMillis())

@@ -169,7 +169,11 @@ public final class ProxyStats {
   private final MeterRegistry registry;
   // Envoy name -> meter: the /stats view, sorted as Envoy prints it
   private final Map<String, Meter> byEnvoyName = new ConcurrentSkipListMap<>();
-  private final Map<String, Object> groups = new ConcurrentHashMap<>();
+  // one map per kind: the HTTP path looks a cluster up per request, so no key is built for it
+  private final Map<String, ListenerStats> listeners = new ConcurrentHashMap<>();
+  private final Map<String, ClusterStats> clusters = new ConcurrentHashMap<>();
+  private final Map<String, TcpStats> tcps = new ConcurrentHashMap<>();
+  private final Map<String, HttpStats> https = new ConcurrentHashMap<>();
 
   public ProxyStats() {
     this(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
@@ -180,19 +184,19 @@ public final class ProxyStats {
   }
 
   public ListenerStats listener(String name) {
-    return group("listener", name, () -> new ListenerStats(this, name));
+    return group(listeners, name, () -> new ListenerStats(this, name));
   }
 
   public ClusterStats cluster(String name) {
-    return group("cluster", name, () -> new ClusterStats(this, name));
+    return group(clusters, name, () -> new ClusterStats(this, name));
   }
 
   public TcpStats tcp(String statPrefix) {
-    return group("tcp", statPrefix, () -> new TcpStats(this, statPrefix));
+    return group(tcps, statPrefix, () -> new TcpStats(this, statPrefix));
   }
 
   public HttpStats http(String statPrefix) {
-    return group("http", statPrefix, () -> new HttpStats(this, statPrefix));
+    return group(https, statPrefix, () -> new HttpStats(this, statPrefix));
   }
 
   /** A gauge outside the families, such as {@code server.state}; Prometheus name with {@code envoy_} and dots as underscores. */
@@ -200,9 +204,10 @@ public final class ProxyStats {
     register(envoyName, Gauge.builder(promName(envoyName), value).strongReference(true).register(registry));
   }
 
-  @SuppressWarnings("unchecked")
-  private <T> T group(String kind, String name, Supplier<T> create) {
-    return (T) groups.computeIfAbsent(kind + "\0" + name, k -> create.get());
+  private static <T> T group(Map<String, T> groups, String name, Supplier<T> create) {
+    // get first: computeIfAbsent may lock the bin even when the key is there
+    T found = groups.get(name);
+    return found != null ? found : groups.computeIfAbsent(name, k -> create.get());
   }
 
   public MeterRegistry registry() {
