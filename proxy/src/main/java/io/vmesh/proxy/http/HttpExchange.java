@@ -39,6 +39,7 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -259,7 +260,10 @@ final class HttpExchange {
   }
 
   /** The header names a {@code Connection} header lists: hop-by-hop too. */
-  private static Set<String> connectionNamed(Iterable<String> connectionHeaders) {
+  private static Set<String> connectionNamed(List<String> connectionHeaders) {
+    if (connectionHeaders.isEmpty()) {
+      return Set.of();
+    }
     Set<String> named = new HashSet<>();
     for (String c : connectionHeaders) {
       for (String token : c.split(",")) {
