@@ -21,6 +21,7 @@
 # Runs as root in a closed network of its own: two network namespaces on a veth pair.
 #   bench/http.sh [ROUNDS] [SECONDS]     (defaults: 3 rounds of 10 s per run)
 #   VMESH_JVM_EXTRA="-XX:TieredStopAtLevel=4 -XX:CICompilerCount=2" bench/http.sh   (added after proxy/jvm.options: C2 back)
+#   VMESH_PROXY_JAR=/tmp/old/proxy/target/vmesh-proxy.jar bench/http.sh      (another build, e.g. one per commit)
 # Needs: wrk, nginx, haproxy, curl (apt-get install -y wrk nginx-light haproxy curl), the built proxy and bench jars
 # (./mvnw -B -q -Pbench -pl proxy,bench package -DskipTests).
 set -euo pipefail
@@ -28,7 +29,7 @@ cd "$(dirname "$0")/.."
 
 ROUNDS="${1:-3}"
 SECS="${2:-10}"
-PROXY_JAR="$PWD/proxy/target/vmesh-proxy.jar"
+PROXY_JAR="$(realpath "${VMESH_PROXY_JAR:-proxy/target/vmesh-proxy.jar}")"
 BENCH_JAR="$PWD/bench/target/vmesh-benchmarks.jar"
 for tool in wrk nginx haproxy ip curl bc; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install -y wrk nginx-light haproxy curl bc)" >&2; exit 1; }
