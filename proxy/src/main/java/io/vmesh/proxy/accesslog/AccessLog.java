@@ -42,6 +42,8 @@ public final class AccessLog {
     UPSTREAM_TIMEOUT("UT", "upstream_response_timeout"),
     /** HTTP: the upstream connection closed or reset before the response headers */
     UPSTREAM_RESET("UC", "upstream_reset_before_response_started{connection_termination}"),
+    /** HTTP: the upstream connection closed or reset after the response headers went downstream */
+    UPSTREAM_RESET_AFTER_RESPONSE("UC", "upstream_reset_after_response_started{connection_termination}"),
     /** HTTP: the request could not be parsed or its headers were too large */
     BAD_REQUEST("DPE", "http1.codec_error"),
     /** HTTP: no byte either way for stream_idle_timeout */

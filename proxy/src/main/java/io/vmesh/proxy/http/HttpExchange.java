@@ -81,6 +81,9 @@ final class HttpExchange {
   private long timer = -1;
   private boolean finished;
   private boolean headersSent;
+  /** the status sent downstream once the headers have gone, for the access log of a stream cut short later */
+  private int sentStatus;
+  private boolean downstreamWriteFailed;
   private HttpClientRequest inFlight;
   private long bytesSent;
   private InetSocketAddress upstreamHost;
@@ -304,6 +307,7 @@ final class HttpExchange {
   private void forward(HttpClientResponse response, long sentAt, String responseFlags) {
     headersSent = true;
     int status = response.statusCode();
+    sentStatus = status;
     Set<String> named = connectionNamed(response.headers().getAll(HttpHeaderNames.CONNECTION));
     boolean trailersOnly = GrpcStatus.isGrpc(response.getHeader(HttpHeaderNames.CONTENT_TYPE))
         && response.headers().contains(GrpcStatus.STATUS);
@@ -347,8 +351,14 @@ final class HttpExchange {
         return;
       }
       if (ar.failed()) {
-        // the response is cut short: only closing (HTTP/1.1) or resetting the stream (HTTP/2) tells the client
-        finish(status, responseFlags.equals("-") ? "UPE" : responseFlags + ",UPE", Result.UPSTREAM_RESET, true);
+        if (downstreamWriteFailed) {
+          // the client went away mid-response (a probe that reads only the status line): Envoy's DC, not an upstream fault
+          finish(status, responseFlags.equals("-") ? "DC" : responseFlags + ",DC", Result.OK, true);
+          resetUpstream();
+          return;
+        }
+        // the response is cut short upstream: only closing (HTTP/1.1) or resetting the stream (HTTP/2) tells the client
+        finish(status, responseFlags.equals("-") ? "UC" : responseFlags + ",UC", Result.UPSTREAM_RESET_AFTER_RESPONSE, true);
       } else {
         finish(status, responseFlags, Result.OK, close);
       }
@@ -362,7 +372,7 @@ final class HttpExchange {
     }
     clusterStats.timeouts.increment();
     if (headersSent) {
-      finish(0, "UT", Result.UPSTREAM_TIMEOUT, true);
+      finish(sentStatus, "UT", Result.UPSTREAM_TIMEOUT, true);
     } else {
       localReply(HttpResponseStatus.GATEWAY_TIMEOUT, "upstream request timeout", "UT", Result.UPSTREAM_TIMEOUT, false);
     }
@@ -380,7 +390,7 @@ final class HttpExchange {
       return;
     }
     if (headersSent) {
-      finish(0, result.flag(), result, true);
+      finish(sentStatus, result.flag(), result, true);
     } else {
       localReply(HttpResponseStatus.REQUEST_TIMEOUT, text, result.flag(), result, true);
     }
@@ -391,7 +401,7 @@ final class HttpExchange {
     if (finished) {
       return;
     }
-    finish(0, "DC", Result.OK, true);
+    finish(sentStatus, "DC", Result.OK, true);
     resetUpstream();
   }
 
@@ -467,19 +477,31 @@ final class HttpExchange {
     @Override
     public Future<Void> write(Buffer data) {
       bytesSent += data.length();
-      return transport.write(new DefaultHttpContent(((BufferInternal) data).getByteBuf()));
+      return downstream(transport.write(new DefaultHttpContent(((BufferInternal) data).getByteBuf())));
     }
 
     @Override
     public Future<Void> end() {
       MultiMap trailers = response.trailers();
       if (trailers.isEmpty()) {
-        return transport.write(LastHttpContent.EMPTY_LAST_CONTENT);
+        return downstream(transport.write(LastHttpContent.EMPTY_LAST_CONTENT));
       }
       LastHttpContent last = new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER);
       HttpHeaders out = last.trailingHeaders();
       trailers.forEach(e -> out.add(e.getKey(), e.getValue()));
-      return transport.write(last);
+      return downstream(transport.write(last));
+    }
+
+    /** Remembers a failed downstream write, so the pipe's failure is blamed on the client, not the upstream. */
+    private Future<Void> downstream(Future<Void> write) {
+      if (write.failed()) {
+        downstreamWriteFailed = true;
+        return write;
+      }
+      if (!write.isComplete()) {
+        write.onFailure(e -> downstreamWriteFailed = true);
+      }
+      return write;
     }
 
     @Override

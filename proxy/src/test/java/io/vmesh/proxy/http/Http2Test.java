@@ -494,7 +494,7 @@ class Http2Test {
       Thread.sleep(50);
     }
     assertThat(originResets).contains("/h2/slow-reset");
-    // the origin cuts a response short: that stream is reset (UPE), not the connection
+    // the origin cuts a response short: that stream is reset (UC), not the connection
     Throwable cut = await(client.request(options(front, "r", "/h2/cut")).compose(r -> r.send()
         .compose(HttpClientResponse::body)).map(b -> (Throwable) null).recover(Future::succeededFuture));
     assertThat(cut).isInstanceOf(io.vertx.core.http.StreamResetException.class);
