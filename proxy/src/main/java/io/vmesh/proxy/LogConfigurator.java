@@ -15,8 +15,8 @@ import ch.qos.logback.core.spi.ContextAwareBase;
  * some 600 classes (Joran, the JDK's XML parser) and their memory for as long as it runs. Found by
  * logback through {@code META-INF/services}. {@code -Dlogback.configurationFile=FILE} still takes over.
  *
- * <p>Access log ({@code vmesh.access}): one line per connection or request on standard output, nothing
- * else there. The proxy's own log: standard error, level from {@code VMESH_LOG_LEVEL} (default INFO).
+ * <p>Standard output carries the access log only, written by {@code accesslog.AccessLogSink} (buffered,
+ * not through logback). The proxy's own log: standard error, level from {@code VMESH_LOG_LEVEL} (default INFO).
  */
 @ConfiguratorRank(ConfiguratorRank.CUSTOM_HIGH_PRIORITY)
 public final class LogConfigurator extends ContextAwareBase implements Configurator {
@@ -26,10 +26,6 @@ public final class LogConfigurator extends ContextAwareBase implements Configura
     if (System.getProperty("logback.configurationFile") != null) {
       return ExecutionStatus.INVOKE_NEXT_IF_ANY;
     }
-    Logger access = context.getLogger("vmesh.access");
-    access.setLevel(Level.INFO);
-    access.setAdditive(false);
-    access.addAppender(console(context, "ACCESS", "System.out", "%msg%n"));
     context.getLogger("io.netty").setLevel(Level.WARN);
     // namespaces have no hardware address; Netty then picks random channel-id bytes, which is fine
     context.getLogger("io.netty.util.internal.MacAddressUtil").setLevel(Level.ERROR);

@@ -5,6 +5,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vmesh.proxy.accesslog.AccessLog;
+import io.vmesh.proxy.accesslog.AccessLogSink;
 import io.vmesh.proxy.admin.AdminServer;
 import io.vmesh.proxy.admin.HealthServer;
 import io.vmesh.proxy.admin.PrometheusServer;
@@ -193,6 +194,8 @@ public final class ProxyServer {
         LOG.warn("shutdown did not finish cleanly: {}", e.toString());
       }
     }
+    // after the close, so the lines of connections it ended are written too
+    AccessLogSink.flushAll();
     stopped.countDown();
   }
 

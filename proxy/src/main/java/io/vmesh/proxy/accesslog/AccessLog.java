@@ -5,17 +5,13 @@ import java.time.Instant;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.Function;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * One line per finished TCP connection or HTTP request, on standard output (the {@code vmesh.access}
- * logger), in Istio's default sidecar text format (see {@link AccessLogFormat#ISTIO_DEFAULT}). Byte counts
+ * One line per finished TCP connection or HTTP request, on standard output (buffered, see
+ * {@link AccessLogSink}), in Istio's default sidecar text format (see {@link AccessLogFormat#ISTIO_DEFAULT}). Byte counts
  * are seen from the downstream side, as Envoy's {@code %BYTES_RECEIVED%} / {@code %BYTES_SENT%}.
  */
 public final class AccessLog {
-
-  private static final Logger LOG = LoggerFactory.getLogger("vmesh.access");
 
   /**
    * How a connection or request ended: Envoy's response flag for it ({@code -} for none) and its
@@ -129,7 +125,7 @@ public final class AccessLog {
   private final Scope scope;
 
   public AccessLog() {
-    this(AccessLogFormat.ISTIO_DEFAULT, LOG::info);
+    this(AccessLogFormat.ISTIO_DEFAULT, AccessLogSink.stdout());
   }
 
   public AccessLog(AccessLogFormat format, Consumer<String> out) {
@@ -143,7 +139,7 @@ public final class AccessLog {
 
   /** Standard output, as the default log writes it: Envoy's {@code StdoutAccessLog}. */
   public static Consumer<String> stdout() {
-    return LOG::info;
+    return AccessLogSink.stdout();
   }
 
   /** This log for one connection: its entries get the scope's chain and server name, and go to its observer. */

@@ -1,54 +1,36 @@
 package io.vmesh.proxy.accesslog;
 
-import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Consumer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * A {@code FileAccessLog}'s file: lines appended, one write each (no buffer to lose at exit), opened at
- * the first line and shared by every configuration that names the same path, so an update does not
- * reopen it. A line that cannot be written is dropped with a warning; serving goes on.
+ * A {@code FileAccessLog}'s file: opened at the first write and shared by every configuration that names
+ * the same path, so an update does not reopen it. Lines are buffered and written as {@link AccessLogSink}
+ * says (every second, when the buffer fills, at exit).
  */
-public final class AccessLogFile implements Consumer<String> {
+public final class AccessLogFile {
 
-  private static final Logger LOG = LoggerFactory.getLogger(AccessLogFile.class);
-  private static final Map<Path, AccessLogFile> OPEN = new ConcurrentHashMap<>();
+  private static final Map<Path, AccessLogSink> OPEN = new ConcurrentHashMap<>();
 
-  private final Path path;
-  private OutputStream out;
-  private boolean failed;
-
-  private AccessLogFile(Path path) {
-    this.path = path;
+  private AccessLogFile() {
   }
 
   /** The file at {@code path}; whether it can be written is checked by the caller when the config loads. */
-  public static AccessLogFile at(Path path) {
-    return OPEN.computeIfAbsent(path.toAbsolutePath().normalize(), AccessLogFile::new);
-  }
+  public static AccessLogSink at(Path path) {
+    return OPEN.computeIfAbsent(path.toAbsolutePath().normalize(), p -> new AccessLogSink(p.toString(), new AccessLogSink.Target() {
+      private OutputStream out;
 
-  @Override
-  public synchronized void accept(String line) {
-    try {
-      if (out == null) {
-        out = Files.newOutputStream(path, StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE);
+      @Override
+      public void write(byte[] bytes, int length) throws java.io.IOException {
+        if (out == null) {
+          out = Files.newOutputStream(p, StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE);
+        }
+        out.write(bytes, 0, length);
       }
-      out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
-      failed = false;
-    } catch (IOException e) {
-      if (!failed) {
-        // once per run of failures, not per line
-        LOG.warn("access log {}: cannot write: {}", path, e.toString());
-        failed = true;
-      }
-    }
+    }));
   }
 }
