@@ -3,7 +3,8 @@ package io.vmesh.operator;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.javaoperatorsdk.operator.Operator;
-import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
+import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
+import io.javaoperatorsdk.operator.api.config.LeaderElectionConfigurationBuilder;
 import io.vmesh.operator.capture.TrafficCaptureReconciler;
 import io.vmesh.operator.policy.MeshPolicyReconciler;
 import io.vmesh.operator.status.TransitionEvents;
@@ -30,6 +31,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -165,13 +167,26 @@ public final class RunCommand implements Callable<Integer> {
     } else {
       LOG.info("leader election off: run a single replica");
     }
+    AtomicBoolean shuttingDown = new AtomicBoolean();
     Operator operator = new Operator(o -> {
       o.withKubernetesClient(client)
           // JSON merge patch for status, in production too: the embedded API server has no server-side apply
           .withUseSSAToPatchPrimaryResource(false)
           .withStopOnInformerErrorDuringStartup(true);
       if (leaderElection) {
-        o.withLeaderElectionConfiguration(new LeaderElectionConfiguration(leaseName, lease, me));
+        o.withLeaderElectionConfiguration(LeaderElectionConfigurationBuilder.aLeaderElectionConfiguration(leaseName)
+            .withLeaseNamespace(lease)
+            .withIdentity(me)
+            // JOSDK's own exit on losing the lease calls System.exit, which deadlocks when the lease is released by
+            // our shutdown hook (SIGTERM): the process then hangs until SIGKILL. Exit only when the lease is lost.
+            .withExitOnStopLeading(false)
+            .withLeaderCallbacks(new LeaderCallbacks(() -> { }, () -> {
+              if (!shuttingDown.get()) {
+                LOG.error("lost the leader-election Lease {}/{}: exiting so a restart competes again", lease, leaseName);
+                new Thread(() -> System.exit(1), "vmesh-lost-lease").start();
+              }
+            }, leader -> { }))
+            .build());
       }
     });
     TransitionEvents events = new TransitionEvents(client, clock);
@@ -194,6 +209,7 @@ public final class RunCommand implements Callable<Integer> {
 
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      shuttingDown.set(true);
       LOG.info("stopping");
       operator.stop();
       if (renewals != null) {
@@ -217,10 +233,28 @@ public final class RunCommand implements Callable<Integer> {
     return 0;
   }
 
+  /**
+   * Waits for a server to stop, then for its Vert.x to close, each at most 5 s, from the shutdown hook's
+   * thread. Chaining the close with {@code eventually} hangs: its result is delivered on an event loop of the
+   * very Vert.x it closes, which is gone by then, so the hook never returns and SIGTERM never ends the process.
+   */
+  static void closeServer(Vertx vertx, io.vertx.core.Future<Void> stopped) {
+    try {
+      stopped.toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      LOG.warn("server did not stop cleanly within 5 s: {}", e.toString());
+    }
+    try {
+      vertx.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      LOG.warn("Vert.x did not close within 5 s: {}", e.toString());
+    }
+  }
+
   /** The running webhook and what it needs to stop. */
   private record Webhook(Vertx vertx, WebhookServer server, CachedInjectionContext context, InjectionEvents decisions) {
     void stop() {
-      server.stop().eventually(() -> vertx.close()).toCompletionStage().toCompletableFuture().join();
+      closeServer(vertx, server.stop());
       context.close();
       decisions.close();
     }
@@ -229,7 +263,7 @@ public final class RunCommand implements Callable<Integer> {
   /** The running ADS server, the pod cache its authentication reads, and what they need to stop. */
   private record Xds(Vertx vertx, AdsServer server, SharedIndexInformer<Pod> pods, ClusterStateSnapshotSource source) {
     void stop() {
-      server.stop().eventually(() -> vertx.close()).toCompletionStage().toCompletableFuture().join();
+      closeServer(vertx, server.stop());
       pods.close();
       source.close();
     }

@@ -76,6 +76,14 @@ public final class JarProcess implements AutoCloseable {
     }
   }
 
+  /** SIGTERM, as the kubelet stops a container; fails when the process is still running after the timeout. */
+  public void terminate(Duration timeout) throws Exception {
+    process.destroy();
+    if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+      throw new AssertionError(name + " still running " + timeout.toSeconds() + " s after SIGTERM; its log:\n" + log());
+    }
+  }
+
   @Override
   public void close() throws InterruptedException {
     process.destroy();

@@ -63,6 +63,9 @@ class OperatorIT {
           "--xds-listen-address", "127.0.0.1", "--xds-port", "0", "--xds-tls-port", "0")) {
         try {
           scenario(kubectl, operator);
+          // SIGTERM ends it promptly, the Lease released (JOSDK's exit-on-stop-leading once deadlocked our shutdown hook)
+          operator.terminate(Duration.ofSeconds(20));
+          assertThat(operator.log()).contains("Stopped leading");
         } catch (Exception | AssertionError e) {
           // the temporary directory goes away with the test: keep the processes' logs in the report
           LOG.error("operator log:\n{}\napiserver log:\n{}", operator.log(), apiserver.log());
@@ -144,7 +147,11 @@ class OperatorIT {
       // the generator knows web-new (injected, governed by web-canary): its config arrives in push order; ACK it all
       List<String> types = new java.util.ArrayList<>();
       DiscoveryResponse response;
-      while ((response = proxy.responses.poll(3, TimeUnit.SECONDS)) != null) {
+      long t0 = System.nanoTime();
+      while ((response = proxy.responses.poll(types.isEmpty() ? 30 : 3, TimeUnit.SECONDS)) != null) {
+        if (types.isEmpty()) {
+          LOG.info("first xDS response after {} ms", (System.nanoTime() - t0) / 1_000_000);
+        }
         types.add(response.getTypeUrl());
         proxy.ack(response);
       }
