@@ -53,7 +53,6 @@ class FixedRateLoadTest {
     });
     FixedRateLoad.Result r = FixedRateLoad.run(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), "x", "/",
         1000, 3_000 * MS, 10, 2_000 * MS, null);
-    System.out.print("instant server: " + r.report());
 
     assertThat(r.due()).isEqualTo(3000);
     assertThat(r.completed()).isEqualTo(3000);
@@ -85,7 +84,6 @@ class FixedRateLoadTest {
       r = FixedRateLoad.run(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), "x", "/",
           1000, 5_000 * MS, 10, 5_000 * MS, logOut);
     }
-    System.out.print("200 ms stall: " + r.report());
 
     assertThat(r.completed()).isEqualTo(5000);
     assertThat(r.errors()).isZero();
