@@ -28,13 +28,21 @@ public final class AdsTestClient {
   }
 
   public final String nodeId;
+  /**
+   * Held so the client stays reachable while the stream is open: Vert.x closes an unreachable HTTP client from a
+   * Cleaner, and a GC between opening and the first write then ends the connection with a GOAWAY (seen as
+   * "Attempted to create stream id 1 after connection was closed" when a caller passed {@code GrpcClient.client(vertx)}
+   * inline).
+   */
+  private final GrpcClient client;
   private final GrpcClientRequest<DiscoveryRequest, DiscoveryResponse> request;
   public final BlockingQueue<DiscoveryResponse> responses = new LinkedBlockingQueue<>();
   public final CompletableFuture<Ended> ended = new CompletableFuture<>();
   private boolean nodeSent;
 
-  private AdsTestClient(String nodeId, GrpcClientRequest<DiscoveryRequest, DiscoveryResponse> request) {
+  private AdsTestClient(String nodeId, GrpcClient client, GrpcClientRequest<DiscoveryRequest, DiscoveryResponse> request) {
     this.nodeId = nodeId;
+    this.client = client;
     this.request = request;
   }
 
@@ -44,7 +52,7 @@ public final class AdsTestClient {
       if (token != null) {
         request.headers().set("authorization", "Bearer " + token);
       }
-      AdsTestClient c = new AdsTestClient(nodeId, request);
+      AdsTestClient c = new AdsTestClient(nodeId, client, request);
       request.response().onSuccess(response -> {
         response.handler(c.responses::add);
         response.end().onComplete(done -> c.ended.complete(new Ended(response.status(), response.statusMessage())));
