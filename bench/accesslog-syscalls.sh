@@ -18,22 +18,9 @@ events { worker_connections 1024; }
 http { access_log off; server { listen 127.0.0.1:80; location / { return 200 "hello\n"; } } }
 CONF
 ip netns exec "$ns" nginx -c "$work/nginx.conf"
-hcm=type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-cat > "$work/bootstrap.yaml" <<YAML
-static_resources:
-  listeners:
-  - name: http
-    address: { socket_address: { address: 127.0.0.1, port_value: 9081 } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": $hcm
-          stat_prefix: http
-          route_config: { virtual_hosts: [ { name: any, domains: [ "*" ], routes: [ { match: { prefix: / }, route: { cluster: origin } } ] } ] }
-  clusters:
-  - { name: origin, connect_timeout: 1s, load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 80 } } } } ] } ] } }
-YAML
+# shellcheck source=bench/bootstrap.sh
+source "$(dirname "$0")/bootstrap.sh"
+static_bootstrap 127.0.0.1 80 > "$work/bootstrap.yaml"  # its HTTP listener, 127.0.0.1:9081, is the one measured
 # shellcheck disable=SC2207
 jvm=($(grep -v '^ *#' "$(dirname "$0")/../proxy/jvm.options" | sed 's/#.*//'))
 for jar in "$@"; do

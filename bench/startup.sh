@@ -9,6 +9,8 @@
 #   ./mvnw -B -q -pl proxy package -DskipTests
 #   ./bench/startup.sh 5            # runs per flag set (as root)
 #   SETS="6 7" ./bench/startup.sh 5 # only some sets, by number
+#   BOOTSTRAP=yaml ./bench/startup.sh 3   # from a bootstrap file (bench/http.sh's: a tcp_proxy and an HTTP
+#   BOOTSTRAP=json ./bench/startup.sh 3   # listener, one STATIC cluster) instead of the built-in bootstrap
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-5}"
@@ -22,6 +24,22 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+
+# --bootstrap FILE, or nothing (the built-in bootstrap)
+run_args=(run)
+case "${BOOTSTRAP:-}" in
+  "") ;;
+  yaml|json)
+    # shellcheck source=bench/bootstrap.sh
+    source bench/bootstrap.sh
+    static_bootstrap 127.0.0.1 8080 > "$work/bootstrap.yaml"
+    if [ "$BOOTSTRAP" = json ]; then
+      python3 -c 'import json, sys, yaml; json.dump(yaml.safe_load(open(sys.argv[1])), open(sys.argv[2], "w"), indent=2)' \
+        "$work/bootstrap.yaml" "$work/bootstrap.json"
+    fi
+    run_args=(run --bootstrap "$work/bootstrap.$BOOTSTRAP") ;;
+  *) echo "startup: BOOTSTRAP is yaml, json or unset, got $BOOTSTRAP" >&2; exit 1 ;;
+esac
 
 base="-XX:+UseSerialGC -Xms16m -Xmx64m"
 small="$base -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -Xss256k -XX:ReservedCodeCacheSize=24m -XX:MaxMetaspaceSize=64m -XX:+UseCompressedOops"
@@ -46,7 +64,7 @@ declare -A sets=(
 dump() { # archive flags...
   local archive=$1; shift
   ip netns add "$ns"; ip netns exec "$ns" ip link set lo up
-  ip netns exec "$ns" java "$@" -XX:ArchiveClassesAtExit="$archive" -jar "$jar" run >/dev/null 2>"$work/dump.err" &
+  ip netns exec "$ns" java "$@" -XX:ArchiveClassesAtExit="$archive" -jar "$jar" "${run_args[@]}" >/dev/null 2>"$work/dump.err" &
   pid=$!
   until grep -q "vmesh-proxy ready" "$work/dump.err" 2>/dev/null; do sleep 0.05; done
   kill -TERM "$pid"; wait "$pid" || true; pid=""
@@ -56,7 +74,7 @@ dump() { # archive flags...
 dump "$work/vmesh-proxy.jsa" $small
 dump "$work/options.jsa" "$options"
 
-echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "bootstrap: ${BOOTSTRAP:-built-in}; load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "| flags | run | start to ready ms | CPU to ready ms | RSS idle MiB | classes |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: |"
 for name in $(printf '%s\n' "${!sets[@]}" | sort); do
@@ -65,7 +83,7 @@ for name in $(printf '%s\n' "${!sets[@]}" | sort); do
     rm -f "$work/run.err" # else the wait below could read the previous run's "ready"
     start_ns=$(date +%s%N)
     # shellcheck disable=SC2086
-    ip netns exec "$ns" ${sets[$name]} -jar "$jar" run >/dev/null 2>"$work/run.err" &
+    ip netns exec "$ns" ${sets[$name]} -jar "$jar" "${run_args[@]}" >/dev/null 2>"$work/run.err" &
     pid=$!
     until ip netns exec "$ns" curl -sf -o /dev/null http://127.0.0.1:15021/healthz/ready; do
       kill -0 "$pid" 2>/dev/null || { cat "$work/run.err" >&2; exit 1; }

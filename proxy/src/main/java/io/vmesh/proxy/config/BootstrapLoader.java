@@ -1,10 +1,5 @@
 package io.vmesh.proxy.config;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.google.protobuf.Any;
 import com.google.protobuf.Descriptors.Descriptor;
 import com.google.protobuf.Descriptors.FieldDescriptor;
@@ -17,7 +12,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -28,10 +22,6 @@ import java.util.Optional;
  * a type vmesh-proxy does not know, or a field vmesh-proxy does not implement.
  */
 public final class BootstrapLoader {
-
-  // a key given twice would otherwise keep the last value and drop the first without a word
-  private static final ObjectMapper JSON = new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
-  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory()).enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
   private BootstrapLoader() {
   }
@@ -50,14 +40,8 @@ public final class BootstrapLoader {
 
   /** Parses and checks the text against the supported subset; semantic checks come with {@code RuntimeConfig}. */
   public static Bootstrap parse(String text, boolean json) throws ConfigException {
-    JsonNode tree;
-    try {
-      tree = (json ? JSON : YAML).readTree(text);
-    } catch (JsonProcessingException e) {
-      throw new ConfigException("", "not valid " + (json ? "JSON" : "YAML") + ": " + e.getOriginalMessage()
-          + (e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr()));
-    }
-    if (tree == null || !tree.isObject()) {
+    Object tree = json ? ConfigText.readJson(text) : ConfigText.readYaml(text);
+    if (!(tree instanceof Map)) {
       throw new ConfigException("", "a bootstrap must be a " + (json ? "JSON" : "YAML") + " object");
     }
     List<String> problems = new ArrayList<>();
@@ -70,8 +54,8 @@ public final class BootstrapLoader {
     // of Methods that stay on the heap
     DynamicMessage.Builder builder = DynamicMessage.newBuilder(Bootstrap.getDescriptor());
     try {
-      JsonFormat.parser().usingTypeRegistry(SupportedFields.typeRegistry()).merge(JSON.writeValueAsString(tree), builder);
-    } catch (InvalidProtocolBufferException | JsonProcessingException e) {
+      JsonFormat.parser().usingTypeRegistry(SupportedFields.typeRegistry()).merge(ConfigText.toJson(tree), builder);
+    } catch (InvalidProtocolBufferException e) {
       throw new ConfigException("", "not a valid envoy.config.bootstrap.v3.Bootstrap: " + e.getMessage());
     }
     DynamicMessage parsed = builder.build();
@@ -87,20 +71,19 @@ public final class BootstrapLoader {
    * Finds field names that the message does not have, before protobuf's parser does (which would not
    * say where), so the error carries the path.
    */
-  private static void checkNames(JsonNode node, Descriptor type, String path, List<String> problems) {
-    if (!node.isObject()) {
+  private static void checkNames(Object node, Descriptor type, String path, List<String> problems) {
+    if (!(node instanceof Map<?, ?> object)) {
       return;
     }
     if (type.getFullName().equals(Any.getDescriptor().getFullName())) {
-      JsonNode url = node.get("@type");
-      if (url == null || !url.isTextual()) {
+      if (!(object.get("@type") instanceof ConfigText.Scalar url) || url.kind() != ConfigText.Scalar.Kind.STRING) {
         problems.add(ConfigException.at(path, "a typed_config needs an \"@type\""));
       } else {
-        Optional<Descriptor> inner = SupportedFields.typedConfigType(url.asText());
+        Optional<Descriptor> inner = SupportedFields.typedConfigType(url.text());
         if (inner.isEmpty()) {
-          problems.add(ConfigException.at(path, "typed_config type " + url.asText() + " is not supported by vmesh-proxy"));
+          problems.add(ConfigException.at(path, "typed_config type " + url.text() + " is not supported by vmesh-proxy"));
         } else {
-          checkFields(node, inner.get(), path, problems);
+          checkFields(object, inner.get(), path, problems);
         }
       }
       return;
@@ -108,16 +91,15 @@ public final class BootstrapLoader {
     if (type.getFullName().startsWith("google.protobuf.")) {
       return;
     }
-    checkFields(node, type, path, problems);
+    checkFields(object, type, path, problems);
   }
 
-  private static void checkFields(JsonNode node, Descriptor type, String path, List<String> problems) {
-    for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> e = it.next();
+  private static void checkFields(Map<?, ?> node, Descriptor type, String path, List<String> problems) {
+    for (Map.Entry<?, ?> e : node.entrySet()) {
       if (e.getKey().equals("@type")) {
         continue;
       }
-      FieldDescriptor field = field(type, e.getKey());
+      FieldDescriptor field = field(type, (String) e.getKey());
       String fieldPath = (path.isEmpty() ? "" : path + ".") + (field == null ? e.getKey() : field.getName());
       if (field == null) {
         problems.add(ConfigException.at(fieldPath, "no such field in " + type.getFullName()));
@@ -126,9 +108,9 @@ public final class BootstrapLoader {
       if (field.getJavaType() != FieldDescriptor.JavaType.MESSAGE || field.isMapField()) {
         continue;
       }
-      if (field.isRepeated() && e.getValue().isArray()) {
-        for (int i = 0; i < e.getValue().size(); i++) {
-          checkNames(e.getValue().get(i), field.getMessageType(), fieldPath + "[" + i + "]", problems);
+      if (field.isRepeated() && e.getValue() instanceof List<?> items) {
+        for (int i = 0; i < items.size(); i++) {
+          checkNames(items.get(i), field.getMessageType(), fieldPath + "[" + i + "]", problems);
         }
       } else {
         checkNames(e.getValue(), field.getMessageType(), fieldPath, problems);

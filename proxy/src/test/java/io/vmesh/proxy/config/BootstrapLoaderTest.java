@@ -128,6 +128,43 @@ class BootstrapLoaderTest {
         .hasMessageContaining("not valid JSON").hasMessageContaining("Duplicate field 'id'");
   }
 
+  @Test
+  void plainYamlScalarsAreReadAsJsonWouldReadThem() throws Exception {
+    // YAML 1.1 would make "yes" a boolean and the date a timestamp; Envoy (and Jackson before) keep them strings
+    Bootstrap b = BootstrapLoader.parse("""
+        node: { id: yes, cluster: 2024-01-01 }
+        admin: { address: &local { socket_address: { address: 127.0.0.1, port_value: "15000" } } }
+        static_resources:
+          listeners:
+          - { name: 1.50, address: *local, filter_chains: [] }
+          - { name: 007, address: { socket_address: { address: 127.0.0.1, port_value: 1e3 } } }
+        """, false);
+
+    assertThat(b.getNode().getId()).isEqualTo("yes");
+    assertThat(b.getNode().getCluster()).isEqualTo("2024-01-01");
+    assertThat(b.getStaticResources().getListeners(0).getName()).isEqualTo("1.50");
+    assertThat(b.getStaticResources().getListeners(1).getName()).isEqualTo("007");
+    assertThat(b.getStaticResources().getListeners(1).getAddress().getSocketAddress().getPortValue()).isEqualTo(1000);
+    assertThat(b.getAdmin().getAddress().getSocketAddress().getPortValue()).isEqualTo(15000);
+    assertThat(b.getStaticResources().getListeners(0).getAddress()).isEqualTo(b.getAdmin().getAddress());
+  }
+
+  @Test
+  void textThatIsNotOneTreeIsRefusedWithWhere() {
+    assertThatThrownBy(() -> BootstrapLoader.parse("node: &n { id: a, metadata: *n }\n", false))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("not valid YAML").hasMessageContaining("line 1");
+    assertThatThrownBy(() -> BootstrapLoader.parse("node: {id: a}\n---\nnode: {id: b}\n", false))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("not valid YAML").hasMessageContaining("line 2");
+    assertThatThrownBy(() -> BootstrapLoader.parse("{\"node\": {\"id\": \"a\"}} {}", true))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("not valid JSON").hasMessageContaining("line 1");
+    assertThatThrownBy(() -> BootstrapLoader.parse("{\"node\": {id: a}}", true))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("not valid JSON");
+    assertThatThrownBy(() -> BootstrapLoader.parse("[]", true))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("must be a JSON object");
+    assertThatThrownBy(() -> BootstrapLoader.parse("", false))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("must be a YAML object");
+  }
+
   private Path write(String name, String text) throws Exception {
     Path file = dir.resolve(name);
     Files.writeString(file, text);
