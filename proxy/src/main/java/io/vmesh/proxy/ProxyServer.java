@@ -71,7 +71,7 @@ public final class ProxyServer {
   }
 
   private final Settings settings;
-  private final ProxyStats stats = new ProxyStats();
+  private final ProxyStats stats;
   // read once per accepted connection; a new configuration replaces it whole
   private final AtomicReference<RuntimeConfig> config;
   private final AtomicReference<ServerState> state = new AtomicReference<>(ServerState.PRE_INITIALIZING);
@@ -86,16 +86,32 @@ public final class ProxyServer {
   private XdsClient xds;
 
   public ProxyServer(Settings settings, RuntimeConfig initial) {
+    this(settings, initial, new ProxyStats());
+  }
+
+  /** With stats made beforehand (the Prometheus registry, made while the bootstrap is read: see {@code RunCommand}). */
+  public ProxyServer(Settings settings, RuntimeConfig initial, ProxyStats stats) {
     this.settings = settings;
+    this.stats = stats;
     this.config = new AtomicReference<>(initial);
     initial.listeners().keySet().forEach(stats::listener);
     initial.clusters().keySet().forEach(stats::cluster);
     stats.serverGauge("server.state", () -> serverState().gauge());
   }
 
+  /** The Vert.x instance the proxy runs on: {@code concurrency} event loops on native epoll (if it can load). */
+  public static Vertx newVertx(int concurrency) {
+    return Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(concurrency));
+  }
+
   /** Starts everything or fails; in particular it refuses to run on anything but native epoll. */
   public void start() throws Exception {
-    vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(settings.concurrency()));
+    start(newVertx(settings.concurrency()));
+  }
+
+  /** Starts everything on this Vert.x instance (from {@link #newVertx}, closed by {@link #stop}) or fails and closes it. */
+  public void start(Vertx vertx) throws Exception {
+    this.vertx = vertx;
     if (!vertx.isNativeTransportEnabled()) {
       Throwable cause = vertx.unavailableNativeTransportCause();
       vertx.close();
@@ -106,22 +122,26 @@ public final class ProxyServer {
     Clock clock = Clock.systemUTC();
     RuntimeConfig initial = config.get();
     try {
-      Future<?> started = vertx.deployVerticle(() -> {
+      // listeners, admin, health and Prometheus are independent: deployed at once, each on its own event loop
+      // (their class loading and binds overlap); health answers 503 until the state is LIVE, below
+      List<Future<?>> servers = new ArrayList<>();
+      servers.add(vertx.deployVerticle(() -> {
         ListenerServer l = new ListenerServer(config::get, stats, accessLog, clock);
         listenerServers.add(l);
         return l;
-      }, new DeploymentOptions().setInstances(settings.concurrency()));
+      }, new DeploymentOptions().setInstances(settings.concurrency())));
       if (initial.admin().isPresent()) {
-        started = started.compose(id -> vertx.deployVerticle(
+        servers.add(vertx.deployVerticle(
             new AdminServer(initial.admin().get(), stats, this::serverState, config::get, this::quit, this::drainListeners)));
       }
       if (settings.healthPort() != 0) {
-        started = started.compose(id -> vertx.deployVerticle(new HealthServer(settings.healthAddress(), settings.healthPort(), this::serverState)));
+        servers.add(vertx.deployVerticle(new HealthServer(settings.healthAddress(), settings.healthPort(), this::serverState)));
       }
       if (settings.prometheusPort() != 0) {
-        started = started.compose(id -> vertx.deployVerticle(
-            new PrometheusServer(settings.prometheusAddress(), settings.prometheusPort(), stats)));
+        servers.add(vertx.deployVerticle(new PrometheusServer(settings.prometheusAddress(), settings.prometheusPort(), stats)));
       }
+      // Future.join, not all: every deployment has ended (none left half-started behind a failure) when it completes
+      Future<?> started = Future.join(servers);
       if (initial.ads().isPresent()) {
         xds = new XdsClient(initial.ads().get(), initial.bootstrap(), settings.xdsTokenFile(), this::config, this::apply, clock);
         started = started.compose(id -> vertx.deployVerticle(xds));
