@@ -104,7 +104,11 @@ public final class RunCommand implements Callable<Integer> {
         err.println("  " + source + ": " + problem);
       }
       err.flush();
-      early.join().vertx().close();
+      early.whenComplete((made, failure) -> {
+        if (made != null) {
+          made.vertx().close();
+        }
+      });
       return EXIT_BAD_CONFIG;
     }
     Started made = early.join();
