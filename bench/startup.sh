@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Start-to-ready and idle RSS of `vmesh-proxy run` (built-in bootstrap) under several JVM flag sets.
+# Start-to-ready and idle RSS of `vmesh-proxy run` (built-in bootstrap, or a file: BOOTSTRAP below) under several JVM flag sets.
 # Each run is a fresh network namespace of its own (the proxy binds its fixed ports there), removed
 # afterwards. "ready" = from the exec to the first 200 of GET /healthz/ready (polled every 10 ms with
 # curl); CPU = the JVM's user + system time at that moment (steadier than the wall clock on a loaded
