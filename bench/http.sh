@@ -14,12 +14,14 @@
 # request i is due at start + i ms over 10 keep-alive connections whatever the answers do, waits for a
 # free connection when all 10 are busy, and its latency is counted from when it was due (wrk2's
 # coordinated-omission correction, HdrHistogram); it prints the rate reached and errors. One warm-up pass
-# of every case is not recorded; then cases are interleaved round by round; medians.
+# of every case is not recorded (wrk for WARM seconds on the vmesh cases, SECONDS on the others, then a
+# fixed-rate run): with less, C2 is still compiling the HTTP path during the measured runs and its CPU is
+# taken from the event loop (bench/tails.sh shows it). Then cases are interleaved round by round; medians.
 # Proxy CPU per request = utime+stime over the throughput run / requests; RSS idle before any load and
 # the highest VmRSS sampled in the middle of throughput runs.
 #
 # Runs as root in a closed network of its own: two network namespaces on a veth pair.
-#   bench/http.sh [ROUNDS] [SECONDS]     (defaults: 3 rounds of 10 s per run)
+#   bench/http.sh [ROUNDS] [SECONDS] [WARM]     (defaults: 3 rounds of 10 s per run, 30 s of warm-up)
 #   VMESH_JVM_EXTRA="-XX:TieredStopAtLevel=4 -XX:CICompilerCount=2" bench/http.sh   (added after proxy/jvm.options: C2 back)
 #   VMESH_PROXY_JAR=/tmp/old/proxy/target/vmesh-proxy.jar bench/http.sh      (another build, e.g. one per commit)
 # Needs: wrk, nginx, haproxy, curl (apt-get install -y wrk nginx-light haproxy curl), the built proxy and bench jars
@@ -29,6 +31,7 @@ cd "$(dirname "$0")/.."
 
 ROUNDS="${1:-3}"
 SECS="${2:-10}"
+WARM="${3:-30}"
 PROXY_JAR="$(realpath "${VMESH_PROXY_JAR:-proxy/target/vmesh-proxy.jar}")"
 BENCH_JAR="$PWD/bench/target/vmesh-benchmarks.jar"
 for tool in wrk nginx haproxy ip curl bc; do
@@ -42,51 +45,10 @@ done
 source bench/pods.sh
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
-# HAProxy: one process, one thread, a tcp and an http front; no logging (vmesh logs every request)
-cat > "$work/haproxy.cfg" <<HAP
-global
-  nbthread 1
-  maxconn 4000
-defaults
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-listen tcp
-  mode tcp
-  bind 127.0.0.1:8080
-  server origin $SERVER:80
-listen http
-  mode http
-  http-reuse always
-  bind 127.0.0.1:8081
-  server origin $SERVER:80
-HAP
-ip netns exec "$C" haproxy -f "$work/haproxy.cfg" -db & pids+=($!)
-HAPROXY_PID=$!
-
-# vmesh: a static bootstrap with the two listeners
-# shellcheck source=bench/bootstrap.sh
-source bench/bootstrap.sh
-static_bootstrap "$SERVER" 80 > "$work/bootstrap.yaml"
-# shellcheck disable=SC2207
-jvm=($(grep -v '^ *#' proxy/jvm.options | sed 's/#.*//') ${VMESH_JVM_EXTRA:-})
-run_proxy() { # extra JVM flags... ; sets VMESH_PID and READY_MS (exec to /healthz/ready 200)
-  rm -f "$work/proxy.err"
-  local t0; t0=$(date +%s%N)
-  ip netns exec "$C" env MALLOC_ARENA_MAX=2 java "${jvm[@]}" "$@" -jar "$PROXY_JAR" run --bootstrap "$work/bootstrap.yaml" \
-    --concurrency 1 >/dev/null 2>"$work/proxy.err" &
-  VMESH_PID=$!
-  until ip netns exec "$C" curl -sf -o /dev/null http://127.0.0.1:15021/healthz/ready; do
-    kill -0 "$VMESH_PID" 2>/dev/null || { cat "$work/proxy.err" >&2; exit 1; }
-    sleep 0.01
-  done
-  READY_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
-}
-# the AppCDS archive, as ./vmesh writes it on the first run
-run_proxy -XX:ArchiveClassesAtExit="$work/vmesh-proxy.jsa"
-kill -TERM "$VMESH_PID"; wait "$VMESH_PID" || true
-run_proxy -XX:SharedArchiveFile="$work/vmesh-proxy.jsa"
-pids+=("$VMESH_PID")
+# HAProxy (tcp :8080, http :8081) and vmesh (tcp_proxy :9080, HTTP :9081), both one thread
+# shellcheck source=bench/proxies.sh
+source bench/proxies.sh
+start_proxies
 sleep 2
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -96,11 +58,11 @@ for url in "http://$SERVER/1k" http://127.0.0.1:8080/1k http://127.0.0.1:8081/1k
 done
 
 us() { awk 'function us(v) { if (v ~ /us$/) return v+0; if (v ~ /ms$/) return (v+0)*1000; if (v ~ /s$/) return (v+0)*1000000; return v } {print us($1)}'; }
-throughput() { # url -> "req/s requests"
-  ip netns exec "$C" wrk -t1 -c50 -d"${SECS}s" "$1" 2>&1 | awk '/Requests\/sec/ {rps=$2} /requests in/ {n=$1} END {printf "%d %d\n", rps, n}'
+throughput() { # url [seconds] -> "req/s requests"
+  ip netns exec "$C" wrk -t1 -c50 -d"${2:-$SECS}s" "$1" 2>&1 | awk '/Requests\/sec/ {rps=$2} /requests in/ {n=$1} END {printf "%d %d\n", rps, n}'
 }
 paced() { # url -> "p50 p99 p99.9 rate errors" (µs, req/s): open loop at 1000 req/s, latency from each request's due time
-  ip netns exec "$C" java -XX:+UseSerialGC -Xms64m -Xmx128m -XX:TieredStopAtLevel=1 -cp "$BENCH_JAR" io.vmesh.bench.FixedRateLoad \
+  ip netns exec "$C" java "${generator_jvm[@]}" -cp "$BENCH_JAR" io.vmesh.bench.FixedRateLoad \
       --rate 1000 --duration "$SECS" --warmup 1 --connections 10 "$1" 2>&1 \
     | awk '/^RESULT/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); r[kv[1]] = kv[2] }
                        printf "%d %d %d %d %d\n", r["p50"], r["p99"], r["p999"], r["rate"], r["errors"] }'
@@ -111,7 +73,10 @@ cases=("direct http://$SERVER/1k" "vmesh-tcp http://127.0.0.1:9080/1k" "vmesh-ht
        "haproxy-tcp http://127.0.0.1:8080/1k" "haproxy-http http://127.0.0.1:8081/1k")
 HZ=$(getconf CLK_TCK)
 # warm-up, not recorded: the JIT compiles the proxy's paths, pools and caches fill
-for c in "${cases[@]}"; do throughput "${c#* }" >/dev/null; paced "${c#* }" >/dev/null; done
+for c in "${cases[@]}"; do
+  w=$SECS; case "$c" in vmesh*) w=$WARM ;; esac
+  throughput "${c#* }" "$w" >/dev/null; paced "${c#* }" >/dev/null
+done
 VMESH_RSS_LOAD=0; HAPROXY_RSS_LOAD=0
 for r in $(seq 1 "$ROUNDS"); do
   for c in "${cases[@]}"; do

@@ -1,7 +1,7 @@
 # Sourced by the HTTP benchmarks: two network namespaces on a veth pair (pod "client" 10.89.0.1, pod
 # "server" 10.89.0.2), never attached to this machine's network, with nginx as the origin in "server"
 # (one worker, a 1 KiB body at /1k). Sets C, S, SERVER, work (a temporary folder), pids (processes to
-# stop) and a trap that removes all of it on exit. Also: median (of numbers on stdin).
+# stop) and a trap that removes all of it on exit. Also: median (of numbers on stdin), generator_jvm.
 tag="vmb$$"
 C="$tag-client"; S="$tag-server"
 work="$(mktemp -d /tmp/vmesh-bench.XXXXXX)"; chmod 755 "$work"
@@ -30,5 +30,11 @@ http { access_log off; keepalive_requests 1000000;
   server { listen 80 reuseport; root $work/www; } }
 NGX
 ip netns exec "$S" nginx -c "$work/nginx.conf" & pids+=($!)
+
+# The JVM of the fixed-rate generator (io.vmesh.bench.FixedRateLoad, run in the client pod): a young generation
+# that does not fill during a run (it makes ~5 MB of garbage a second at 1000 req/s; with the 21 MiB of a 64 MiB
+# heap it collected every 3-4 s, 10-35 ms a pause on a loaded machine, charged to ~0.3 % of every case's requests:
+# bench/RESULTS.md, "Where the tail at 1000 req/s comes from"), touched up front so no page fault lands mid-run.
+generator_jvm=(-XX:+UseSerialGC -Xms512m -Xmx512m -Xmn448m -XX:+AlwaysPreTouch -XX:TieredStopAtLevel=1)
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2))}'; }

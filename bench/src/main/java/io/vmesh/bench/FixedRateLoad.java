@@ -24,6 +24,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseDecoder;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
+import java.io.BufferedOutputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -33,6 +34,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -83,6 +85,11 @@ public final class FixedRateLoad implements Callable<Integer> {
   @Option(names = "--hdr-log", paramLabel = "FILE", description = "also write the latencies (ns) as an HdrHistogram log, one interval a second")
   Path hdrLog;
 
+  @Option(names = "--trace", paramLabel = "FILE",
+      description = {"also write one line per answered request: due, sent and answered times in ns of System.nanoTime",
+          "(CLOCK_MONOTONIC, the clock of -Xlog's `tn` decoration), to line slow requests up with another process's pauses"})
+  Path trace;
+
   /**
    * What a run measured: {@code completed} requests were answered (any status; {@code non2xx} of them not
    * 2xx), the others failed as resets (the connection closed unanswered) or timeouts (also those that found
@@ -90,7 +97,15 @@ public final class FixedRateLoad implements Callable<Integer> {
    * nanoseconds from each request's due time.
    */
   public record Result(double targetRate, long due, long completed, double achievedRate, long non2xx, long connectErrors,
-                       long resets, long timeouts, Histogram latency) {
+                       long resets, long timeouts, Histogram latency, long[] times) {
+
+    /** Writes {@link #times}: one line {@code due sent answered} per answered request, in the order answered. */
+    public void writeTrace(PrintStream out) {
+      for (int i = 0; i + 2 < times.length; i += 3) {
+        out.append(Long.toString(times[i])).append(' ').append(Long.toString(times[i + 1])).append(' ')
+            .append(Long.toString(times[i + 2])).append('\n');
+      }
+    }
 
     /** Requests not answered 2xx; failed connection attempts are not requests, and are reported apart. */
     public long errors() {
@@ -144,6 +159,12 @@ public final class FixedRateLoad implements Callable<Integer> {
     try (PrintStream log = hdrLog == null ? null : new PrintStream(new FileOutputStream(hdrLog.toFile()), false, StandardCharsets.UTF_8)) {
       r = run(target, host, path, rate, Math.round(durationSeconds * 1e9), connections, timeout, log);
     }
+    if (trace != null) {
+      try (PrintStream out = new PrintStream(new BufferedOutputStream(new FileOutputStream(trace.toFile())), false,
+          StandardCharsets.US_ASCII)) {
+        r.writeTrace(out);
+      }
+    }
     System.out.print(r.report());
     return r.completed() > 0 ? 0 : 1;
   }
@@ -186,6 +207,9 @@ public final class FixedRateLoad implements Callable<Integer> {
     private final HistogramLogWriter logWriter;
     private final Histogram all = new Histogram(MAX_LATENCY, 3);
     private final Histogram interval = new Histogram(MAX_LATENCY, 3);
+    // due, sent, answered (ns) of each answered request, kept in memory so the run writes no file
+    private long[] times;
+    private int timesLength;
     private final List<Conn> conns = new ArrayList<>();
     private final ArrayDeque<Conn> idle = new ArrayDeque<>();
     // due times of requests waiting for a free connection, oldest first
@@ -210,6 +234,7 @@ public final class FixedRateLoad implements Callable<Integer> {
       this.rate = rate;
       this.intervalNanos = Math.max(1, Math.round(1_000_000_000d / rate));
       this.total = Math.max(1, durationNanos / intervalNanos);
+      this.times = new long[(int) Math.min(3L * total, 3L << 20)];
       this.timeoutNanos = timeoutNanos;
       this.connections = connections;
       this.logWriter = hdrLog == null ? null : new HistogramLogWriter(hdrLog);
@@ -288,10 +313,16 @@ public final class FixedRateLoad implements Callable<Integer> {
       }
     }
 
-    private void complete(long due, boolean answered) {
+    private void complete(long due, long sent, boolean answered) {
       long now = System.nanoTime();
       if (answered) {
         interval.recordValue(Math.min(now - due, MAX_LATENCY));
+        if (timesLength + 3 > times.length) {
+          times = Arrays.copyOf(times, times.length * 2);
+        }
+        times[timesLength++] = due;
+        times[timesLength++] = sent;
+        times[timesLength++] = now;
         completed++;
         lastCompletion = now;
       } else {
@@ -316,7 +347,8 @@ public final class FixedRateLoad implements Callable<Integer> {
           c.channel.close();
         }
       });
-      done.complete(new Result(rate, total, completed, completed / seconds, non2xx, connectErrors, resets, timeouts, all.copy()));
+      done.complete(new Result(rate, total, completed, completed / seconds, non2xx, connectErrors, resets, timeouts, all.copy(),
+          Arrays.copyOf(times, timesLength)));
     }
 
     private void logInterval() {
@@ -343,7 +375,7 @@ public final class FixedRateLoad implements Callable<Integer> {
         waitHead = (waitHead + 1) % waiting.length;
         waitSize--;
         timeouts++;
-        complete(0, false);
+        complete(0, 0, false);
       }
     }
 
@@ -409,7 +441,7 @@ public final class FixedRateLoad implements Callable<Integer> {
             non2xx++;
           }
           // answered, whatever the status (as wrk counts): its latency is recorded
-          complete(due, true);
+          complete(due, sentAt, true);
           if (keepAlive && channel.isActive()) {
             idle.add(this);
             dispatch();
@@ -427,7 +459,7 @@ public final class FixedRateLoad implements Callable<Integer> {
         if (inFlight) {
           resets++;
           inFlight = false;
-          complete(due, false);
+          complete(due, sentAt, false);
         }
         replace();
       }
@@ -441,7 +473,7 @@ public final class FixedRateLoad implements Callable<Integer> {
       /** A timed-out request: counted by the caller; the connection cannot be reused. */
       void fail() {
         inFlight = false;
-        complete(due, false);
+        complete(due, sentAt, false);
         replace();
       }
 
