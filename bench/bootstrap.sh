@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# The static bootstrap that bench/http.sh and bench/startup.sh (BOOTSTRAP=yaml|json) run vmesh-proxy from:
+# The static bootstrap that bench/proxies.sh (for http.sh and tails.sh), bench/startup.sh (BOOTSTRAP=yaml|json)
+# and bench/accesslog-syscalls.sh run vmesh-proxy from:
 # a tcp_proxy listener on 127.0.0.1:9080 and an HTTP listener on 127.0.0.1:9081, both to one STATIC cluster.
 #   source bench/bootstrap.sh; static_bootstrap ORIGIN_IP ORIGIN_PORT > bootstrap.yaml
 static_bootstrap() {
