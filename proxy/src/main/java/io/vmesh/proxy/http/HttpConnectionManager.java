@@ -37,7 +37,8 @@ import java.util.function.Supplier;
  * prior knowledge), HTTP/1.1 otherwise. HTTP/1.1: Netty's codec is added to the connection's own
  * pipeline and requests are served one at a time (the connection is paused while one is in flight);
  * HTTP/2: see {@link Http2Downstream}. Each request is routed by {@link RouteTable} and sent to its cluster
- * through a pooled Vert.x {@code HttpClient} ({@link HttpExchange}), bodies piped with backpressure.
+ * ({@link HttpExchange}): HTTP/1.1 over pooled Netty channels of this event loop ({@link Http1Upstreams}),
+ * HTTP/2 through a pooled Vert.x {@code HttpClient}; bodies streamed with backpressure.
  * Everything runs on the connection's event loop.
  */
 public final class HttpConnectionManager {

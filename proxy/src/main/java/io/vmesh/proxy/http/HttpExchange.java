@@ -2,7 +2,13 @@ package io.vmesh.proxy.http;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
+import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
@@ -48,11 +54,14 @@ import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * One request, from routing to the last byte of its response (trailers included): one chain of futures,
- * failures mapped to Envoy's local replies and response flags — as gRPC statuses for gRPC requests.
- * The downstream side is a {@link RequestReader.Transport}, so the same exchange serves HTTP/1.1 and HTTP/2.
+ * One request, from routing to the last byte of its response (trailers included), failures mapped to
+ * Envoy's local replies and response flags — as gRPC statuses for gRPC requests. The downstream side is a
+ * {@link RequestReader.Transport}, so the same exchange serves HTTP/1.1 and HTTP/2. Upstream HTTP/1.1
+ * goes over a pooled Netty channel of the same event loop ({@link Http1Upstreams}): the request written
+ * as Netty message objects, the response's objects written downstream as they are read, reading paused
+ * while the client's side is full. Upstream HTTP/2 goes through a Vert.x {@code HttpClient}, its body piped.
  */
-final class HttpExchange {
+final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Waiter {
 
   /** Envoy's default retry back-off base interval. */
   private static final long RETRY_BASE_MILLIS = 25;
@@ -68,6 +77,8 @@ final class HttpExchange {
   private final RequestReader.Transport transport;
   private final HttpRequest request;
   private final Buffer requestBody;
+  // the same bytes for HTTP/1.1 upstreams: wrapped afresh at each attempt, so a retry resends them
+  private final byte[] bodyBytes;
   private final RequestBody streamedBody;
   private final boolean keepAlive;
   private final Instant start;
@@ -90,6 +101,14 @@ final class HttpExchange {
   private InetSocketAddress upstreamLocal;
   private MultiMap upstreamHeaders;
   private String upstreamServiceTime;
+  /** The HTTP/1.1 upstream connection this attempt holds. */
+  private Http1Upstreams.Connection connection;
+  private long attemptSentAt;
+  /** A reused connection closed before answering was already replaced by a fresh one, once (as Envoy does). */
+  private boolean staleRetried;
+  private boolean trailersOnly;
+  private boolean closeAfter;
+  private String forwardFlags;
 
   /**
    * @param body the whole request body, or null when it is streamed
@@ -103,6 +122,7 @@ final class HttpExchange {
     this.transport = transport;
     this.request = request;
     this.requestBody = body == null ? null : Buffer.buffer(body);
+    this.bodyBytes = body;
     this.streamedBody = streamedBody;
     this.keepAlive = keepAlive;
     this.start = start;
@@ -158,6 +178,10 @@ final class HttpExchange {
       // once per request: retries carry the same x-request-id, as Envoy's do
       upstreamHeaders = upstreamHeaders();
     }
+    if (!cluster.httpProtocol().http2(scope.http2())) {
+      attemptHttp1(false);
+      return;
+    }
     RequestOptions options = new RequestOptions()
         .setServer(SocketAddress.inetSocketAddress(target.getPort(), NetUtil.toAddressString(target.getAddress())))
         .setMethod(io.vertx.core.http.HttpMethod.valueOf(request.method().name()))
@@ -167,14 +191,7 @@ final class HttpExchange {
     long sentAt = System.nanoTime();
     scope.upstreams().client(cluster, clusterStats, scope.http2(), target.getAddress()).request(options).onComplete(connected -> {
       if (connected.failed()) {
-        clusterStats.connectFailures.increment();
-        if (cluster.balancer().connectFailed(target)) {
-          clusterStats.ejections.increment();
-        }
-        if (!finished) {
-          retryOr(route.action().retry().onConnectFailure(), () -> localReply(HttpResponseStatus.SERVICE_UNAVAILABLE,
-              CONNECT_FAILURE, flags("UF"), Result.UPSTREAM_CONNECT_FAILED, false));
-        }
+        connectFailed(target);
         return;
       }
       HttpClientRequest upstream = connected.result();
@@ -213,6 +230,192 @@ final class HttpExchange {
     });
   }
 
+  private void connectFailed(InetSocketAddress target) {
+    clusterStats.connectFailures.increment();
+    if (cluster.balancer().connectFailed(target)) {
+      clusterStats.ejections.increment();
+    }
+    if (!finished) {
+      retryOr(route.action().retry().onConnectFailure(), () -> localReply(HttpResponseStatus.SERVICE_UNAVAILABLE,
+          CONNECT_FAILURE, flags("UF"), Result.UPSTREAM_CONNECT_FAILED, false));
+    }
+  }
+
+  /** @param fresh a new connection, not a pooled one */
+  private void attemptHttp1(boolean fresh) {
+    attemptSentAt = System.nanoTime();
+    scope.upstreams().http1().acquire(cluster, clusterStats, upstreamHost, scope.context().nettyEventLoop(), fresh, this);
+  }
+
+  @Override
+  public void failed(Throwable cause) {
+    connectFailed(upstreamHost);
+  }
+
+  @Override
+  public void ready(Http1Upstreams.Connection c) {
+    if (finished) {
+      c.unused();
+      return;
+    }
+    connection = c;
+    upstreamLocal = c.channel.localAddress() instanceof InetSocketAddress local ? local : null;
+    clusterStats.requests.increment();
+    HttpHeaders headers = new DefaultHttpHeaders();
+    for (Map.Entry<String, String> e : upstreamHeaders) {
+      headers.add(e.getKey(), e.getValue());
+    }
+    if (!headers.contains(HttpHeaderNames.HOST)) {
+      headers.set(HttpHeaderNames.HOST, NetUtil.toSocketAddressString(upstreamHost));
+    }
+    Channel channel = c.channel;
+    if (streamedBody != null) {
+      if (HttpUtil.isContentLengthSet(request)) {
+        headers.set(HttpHeaderNames.CONTENT_LENGTH, request.headers().get(HttpHeaderNames.CONTENT_LENGTH));
+      } else {
+        headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+      }
+      c.hold(this, false);
+      channel.writeAndFlush(new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), request.uri(), headers), channel.voidPromise());
+      streamedBody.handler(chunk -> {
+        if (connection == c) {
+          channel.writeAndFlush(new DefaultHttpContent(((BufferInternal) chunk).getByteBuf()), channel.voidPromise());
+          if (!channel.isWritable()) {
+            // the upstream reads slower than the client sends: stop reading the client until it catches up
+            streamedBody.pause();
+          }
+        }
+      });
+      streamedBody.endHandler(v -> {
+        if (connection == c) {
+          channel.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT, channel.voidPromise());
+          c.requestEnded();
+        }
+      });
+      return;
+    }
+    if (bodyBytes.length > 0 || request.headers().contains(HttpHeaderNames.CONTENT_LENGTH) || HttpUtil.isTransferEncodingChunked(request)) {
+      headers.set(HttpHeaderNames.CONTENT_LENGTH, bodyBytes.length);
+    }
+    c.hold(this, true);
+    // write failures close the connection: channelInactive reports them as a reset
+    channel.writeAndFlush(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, request.method(), request.uri(),
+        bodyBytes.length == 0 ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(bodyBytes), headers, EmptyHttpHeaders.INSTANCE),
+        channel.voidPromise());
+  }
+
+  @Override
+  public void onWritable(Http1Upstreams.Connection c) {
+    if (c == connection && streamedBody != null && c.channel.isWritable()) {
+      streamedBody.resume();
+    }
+  }
+
+  @Override
+  public void onHead(Http1Upstreams.Connection c, HttpResponse head) {
+    if (c != connection || finished) {
+      c.abort();
+      return;
+    }
+    int status = head.status().code();
+    if (retryOnStatus(status)) {
+      connection = null;
+      c.discard();
+      retryOr(true, null);
+      return;
+    }
+    forwardFlags = route.action().retry().onStatus(status) && retries > 0 ? "URX" : "-";
+    HttpHeaders in = head.headers();
+    trailersOnly = GrpcStatus.isGrpc(in.get(HttpHeaderNames.CONTENT_TYPE)) && in.contains(GrpcStatus.STATUS);
+    HttpResponse out = responseHead(status, trailersOnly ? null : head.status(), in, in.getAll(HttpHeaderNames.CONNECTION), attemptSentAt);
+    closeAfter = trailersOnly ? !keepAlive : closeAfter(out, status);
+    transport.write(out);
+  }
+
+  @Override
+  public void onContent(Http1Upstreams.Connection c, HttpContent content) {
+    if (c != connection || finished) {
+      content.release();
+      return;
+    }
+    boolean last = content instanceof LastHttpContent;
+    if (last) {
+      // the connection goes back to its pool now: a drain handler left behind must not touch it
+      connection = null;
+    }
+    if (trailersOnly) {
+      content.release();
+      if (last) {
+        finish(sentStatus, forwardFlags, Result.OK, closeAfter);
+      }
+      return;
+    }
+    bytesSent += content.content().readableBytes();
+    Future<Void> written = transport.write(content);
+    if (last) {
+      written.onComplete(ar -> {
+        if (!finished) {
+          responseWritten(ar.succeeded(), sentStatus, forwardFlags, closeAfter);
+        }
+      });
+      return;
+    }
+    if (written.failed()) {
+      downstreamWriteFailed = true;
+      responseWritten(false, sentStatus, forwardFlags, closeAfter);
+      resetUpstream();
+    } else if (transport.writeQueueFull()) {
+      // the client reads slower than the upstream sends: stop reading the upstream until it catches up
+      c.channel.config().setAutoRead(false);
+      transport.drainHandler(v -> {
+        if (connection == c) {
+          c.channel.config().setAutoRead(true);
+        }
+      });
+    }
+  }
+
+  @Override
+  public void onClosed(Http1Upstreams.Connection c, boolean responseStarted) {
+    if (c != connection || finished) {
+      return;
+    }
+    connection = null;
+    if (!responseStarted) {
+      if (c.reused() && !staleRetried && streamedBody == null) {
+        // the server closed a kept-alive connection as the request went out: once more on a new one, not a retry
+        staleRetried = true;
+        attemptHttp1(true);
+        return;
+      }
+      retryOr(route.action().retry().onReset(), () -> localReply(HttpResponseStatus.SERVICE_UNAVAILABLE, RESET, flags("UC"),
+          Result.UPSTREAM_RESET, false));
+      return;
+    }
+    // the response is cut short upstream: only closing (HTTP/1.1) or resetting the stream (HTTP/2) tells the client
+    finish(sentStatus, forwardFlags.equals("-") ? "UC" : forwardFlags + ",UC", Result.UPSTREAM_RESET_AFTER_RESPONSE, true);
+  }
+
+  /** Counts the status (stats, outlier detection); whether the route retries on it with retries left. */
+  private boolean retryOnStatus(int status) {
+    clusterStats.response(status);
+    if (upstreamHost != null && cluster.balancer().result(upstreamHost, status)) {
+      clusterStats.ejections.increment();
+    }
+    RouteTable.RetryPolicy retry = route.action().retry();
+    return retry.onStatus(status) && retries < retry.numRetries();
+  }
+
+  /** The whole response went downstream ({@code ok}), or writing it failed: the client went away mid-response. */
+  private void responseWritten(boolean ok, int status, String responseFlags, boolean close) {
+    if (ok) {
+      finish(status, responseFlags, Result.OK, close);
+    } else {
+      // a probe that reads only the status line: Envoy's DC, not an upstream fault
+      finish(status, responseFlags.equals("-") ? "DC" : responseFlags + ",DC", Result.OK, true);
+    }
+  }
+
   private void onResponse(AsyncResult<HttpClientResponse> ar, long sentAt) {
     if (finished) {
       if (ar.succeeded()) {
@@ -227,12 +430,8 @@ final class HttpExchange {
       return;
     }
     HttpClientResponse response = ar.result();
-    clusterStats.response(response.statusCode());
-    if (upstreamHost != null && cluster.balancer().result(upstreamHost, response.statusCode())) {
-      clusterStats.ejections.increment();
-    }
     RouteTable.RetryPolicy retry = route.action().retry();
-    if (retry.onStatus(response.statusCode()) && retries < retry.numRetries()) {
+    if (retryOnStatus(response.statusCode())) {
       // drain the failed attempt so its connection goes back to the pool
       response.body();
       inFlight = null;
@@ -304,17 +503,20 @@ final class HttpExchange {
     return headers;
   }
 
-  private void forward(HttpClientResponse response, long sentAt, String responseFlags) {
+  /**
+   * The response head as it goes downstream: hop-by-hop headers dropped, x-envoy-upstream-service-time added;
+   * headers sent from here on. A null {@code status} makes gRPC's Trailers-Only answer (grpc-status in the
+   * headers): one HEADERS frame that ends the stream.
+   */
+  private HttpResponse responseHead(int code, HttpResponseStatus status, Iterable<Map.Entry<String, String>> headers,
+                                    List<String> connectionHeaders, long sentAt) {
     headersSent = true;
-    int status = response.statusCode();
-    sentStatus = status;
-    Set<String> named = connectionNamed(response.headers().getAll(HttpHeaderNames.CONNECTION));
-    boolean trailersOnly = GrpcStatus.isGrpc(response.getHeader(HttpHeaderNames.CONTENT_TYPE))
-        && response.headers().contains(GrpcStatus.STATUS);
-    HttpResponse out = trailersOnly
-        ? new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status), Unpooled.EMPTY_BUFFER)
-        : new DefaultHttpResponse(HttpVersion.HTTP_1_1, new HttpResponseStatus(status, response.statusMessage()));
-    for (Map.Entry<String, String> e : response.headers()) {
+    sentStatus = code;
+    Set<String> named = connectionNamed(connectionHeaders);
+    HttpResponse out = status == null
+        ? new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(code), Unpooled.EMPTY_BUFFER)
+        : new DefaultHttpResponse(HttpVersion.HTTP_1_1, status);
+    for (Map.Entry<String, String> e : headers) {
       String name = e.getKey().toLowerCase(Locale.ROOT);
       if ((!HOP_BY_HOP.contains(name) || name.equals("content-length")) && !named.contains(name)) {
         out.headers().add(e.getKey(), e.getValue());
@@ -322,20 +524,17 @@ final class HttpExchange {
     }
     upstreamServiceTime = Long.toString((System.nanoTime() - sentAt) / 1_000_000);
     out.headers().set("x-envoy-upstream-service-time", upstreamServiceTime);
-    if (trailersOnly) {
-      // gRPC's Trailers-Only answer (grpc-status in the headers): one HEADERS frame that ends the stream
+    if (status == null) {
       HttpUtil.setContentLength(out, 0);
       if (!keepAlive) {
         out.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
       }
-      transport.write(out);
-      response.end().onComplete(ar -> {
-        if (!finished) {
-          finish(status, responseFlags, Result.OK, !keepAlive);
-        }
-      });
-      return;
     }
+    return out;
+  }
+
+  /** Whether the downstream connection closes after this response: chunked where it can be, closed where the body ends with the connection. */
+  private boolean closeAfter(HttpResponse out, int status) {
     boolean noBody = request.method().equals(HttpMethod.HEAD) || status == 204 || status == 304 || status < 200;
     if (!noBody && !out.headers().contains(HttpHeaderNames.CONTENT_LENGTH) && keepAlive) {
       HttpUtil.setTransferEncodingChunked(out, true);
@@ -345,6 +544,25 @@ final class HttpExchange {
     if (close) {
       out.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
     }
+    return close;
+  }
+
+  private void forward(HttpClientResponse response, long sentAt, String responseFlags) {
+    int status = response.statusCode();
+    boolean trailersOnly = GrpcStatus.isGrpc(response.getHeader(HttpHeaderNames.CONTENT_TYPE))
+        && response.headers().contains(GrpcStatus.STATUS);
+    HttpResponse out = responseHead(status, trailersOnly ? null : new HttpResponseStatus(status, response.statusMessage()),
+        response.headers(), response.headers().getAll(HttpHeaderNames.CONNECTION), sentAt);
+    if (trailersOnly) {
+      transport.write(out);
+      response.end().onComplete(ar -> {
+        if (!finished) {
+          finish(status, responseFlags, Result.OK, !keepAlive);
+        }
+      });
+      return;
+    }
+    boolean close = closeAfter(out, status);
     transport.write(out);
     response.pipe().endOnFailure(false).to(new ResponseBody(response)).onComplete(ar -> {
       if (finished) {
@@ -352,8 +570,7 @@ final class HttpExchange {
       }
       if (ar.failed()) {
         if (downstreamWriteFailed) {
-          // the client went away mid-response (a probe that reads only the status line): Envoy's DC, not an upstream fault
-          finish(status, responseFlags.equals("-") ? "DC" : responseFlags + ",DC", Result.OK, true);
+          responseWritten(false, status, responseFlags, true);
           resetUpstream();
           return;
         }
@@ -407,6 +624,10 @@ final class HttpExchange {
 
   /** After finishing, so the failure the reset causes finds the exchange over and is ignored. */
   private void resetUpstream() {
+    if (connection != null) {
+      connection.abort();
+      connection = null;
+    }
     if (inFlight != null) {
       inFlight.reset();
       inFlight = null;

@@ -15,20 +15,19 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * HTTP clients for one event loop, one per cluster (name, connect timeout, source address, protocol),
- * created on that loop so upstream connections share it. Each keeps its own pool per endpoint: HTTP/1.1
- * connections kept alive, one request each at a time; HTTP/2 (h2c, prior knowledge): one connection
+ * Upstream HTTP connections for one event loop. HTTP/1.1: {@link Http1Upstreams}, Netty channels on that
+ * loop pooled per endpoint. HTTP/2: Vert.x HTTP clients, one per cluster (name, connect timeout, source
+ * address, protocol), created on that loop so upstream connections share it, each with its own pool per
+ * endpoint; HTTP/2 (h2c, prior knowledge): one connection
  * carrying every stream, requests over the server's concurrent-stream limit waiting for a stream to end.
  * (Vert.x's pool would open a connection per waiting request rather than one per stream limit's worth.)
  */
 public final class UpstreamHttpClients {
 
-  /** Envoy's default circuit breaker allows 1024 connections per cluster. */
-  private static final int MAX_CONNECTIONS_PER_ENDPOINT = 1024;
-
   private final Vertx vertx;
   // only touched on the owning event loop
   private final Map<Key, HttpClient> clients = new HashMap<>();
+  private final Http1Upstreams http1;
 
   /** What makes two clients differ; a record, so a lookup per request builds no string. */
   private record Key(String cluster, long connectTimeoutMillis, String source, boolean http2, Http2Options h2) {
@@ -36,6 +35,12 @@ public final class UpstreamHttpClients {
 
   public UpstreamHttpClients(Vertx vertx) {
     this.vertx = vertx;
+    this.http1 = new Http1Upstreams((io.vertx.core.internal.VertxInternal) vertx);
+  }
+
+  /** The HTTP/1.1 connection pools of this event loop: requests to a cluster spoken to in HTTP/1.1 go there, not to a client. */
+  Http1Upstreams http1() {
+    return http1;
   }
 
   /** The client for {@code cluster}; {@code downstreamHttp2} decides the protocol under {@code use_downstream_protocol_config}. */
@@ -79,13 +84,14 @@ public final class UpstreamHttpClients {
       }
       return vertx.httpClientBuilder()
           .with(options)
-          .with(new PoolOptions().setHttp1MaxSize(MAX_CONNECTIONS_PER_ENDPOINT).setHttp2MaxSize(1))
+          .with(new PoolOptions().setHttp1MaxSize(Http1Upstreams.MAX_CONNECTIONS_PER_ENDPOINT).setHttp2MaxSize(1))
           .withConnectHandler(connection -> stats.connections.increment())
           .build();
     });
   }
 
   public Future<Void> close() {
+    http1.close();
     List<Future<Void>> closing = new ArrayList<>();
     clients.values().forEach(c -> closing.add(c.close()));
     return Future.all(closing).mapEmpty();

@@ -2,22 +2,13 @@ package io.vmesh.proxy.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.vmesh.proxy.ProxyServer;
-import io.vmesh.proxy.config.BootstrapLoader;
-import io.vmesh.proxy.config.RuntimeConfigBuilder;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -39,52 +30,20 @@ class ResponseWritesTest {
 
   private static final Pattern DATA_SEGS_IN = Pattern.compile("data_segs_in:(\\d+)");
 
-  private final ExecutorService executor = Executors.newCachedThreadPool();
-  private ServerSocket upstream;
-  private ProxyServer proxy;
+  private RawUpstreamProxy proxy;
   private int front;
 
   @BeforeAll
   void start() throws Exception {
-    upstream = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-    executor.submit(() -> {
-      while (!upstream.isClosed()) {
-        Socket s = upstream.accept();
-        executor.submit(() -> serve(s));
-      }
-      return null;
-    });
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      front = s.getLocalPort();
-    }
-    String hcm = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
-    String router = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router";
-    proxy = new ProxyServer(new ProxyServer.Settings(1, "127.0.0.1", 0), RuntimeConfigBuilder.build(BootstrapLoader.parse("""
-        static_resources:
-          listeners:
-          - name: front
-            address: { socket_address: { address: 127.0.0.1, port_value: %d } }
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.http_connection_manager
-                typed_config:
-                  "@type": %s
-                  stat_prefix: front
-                  http_filters: [ { name: envoy.filters.http.router, typed_config: { "@type": %s } } ]
-                  route_config: { virtual_hosts: [ { name: all, domains: [ "*" ], routes: [ { match: { prefix: / }, route: { cluster: raw } } ] } ] }
-          clusters:
-          - { name: raw, load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %d } } } } ] } ] } }
-        """.formatted(front, hcm, router, upstream.getLocalPort()), false), Clock.systemUTC()));
-    proxy.start();
+    proxy = new RawUpstreamProxy(this::serve);
+    front = proxy.front();
   }
 
   @AfterAll
   void stop() throws IOException {
     if (proxy != null) {
-      proxy.stop();
+      proxy.close();
     }
-    upstream.close();
-    executor.shutdownNow();
   }
 
   @Test
@@ -123,7 +82,7 @@ class ResponseWritesTest {
   private void serve(Socket s) {
     try (s; InputStream in = s.getInputStream(); OutputStream out = s.getOutputStream()) {
       while (true) {
-        String head = head(in);
+        String head = RawUpstreamProxy.head(in);
         if (head == null) {
           return;
         }
@@ -140,21 +99,6 @@ class ResponseWritesTest {
     } catch (IOException | InterruptedException e) {
       // the proxy closed the connection, or the test ended
     }
-  }
-
-  private static String head(InputStream in) throws IOException {
-    ByteArrayOutputStream b = new ByteArrayOutputStream();
-    int matched = 0;
-    byte[] end = {'\r', '\n', '\r', '\n'};
-    while (matched < 4) {
-      int c = in.read();
-      if (c < 0) {
-        return null;
-      }
-      b.write(c);
-      matched = c == end[matched] ? matched + 1 : (c == '\r' ? 1 : 0);
-    }
-    return b.toString(StandardCharsets.ISO_8859_1);
   }
 
   /** The kernel's count of data segments received on the client's socket. */
