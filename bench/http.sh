@@ -26,6 +26,7 @@
 #   VMESH_PROXY_JAR=/tmp/old/proxy/target/vmesh-proxy.jar bench/http.sh      (another build, e.g. one per commit)
 # Needs: wrk, nginx, haproxy, curl (apt-get install -y wrk nginx-light haproxy curl), the built proxy and bench jars
 # (./mvnw -B -q -Pbench -pl proxy,bench package -DskipTests).
+#   VMESH_ALLOC=1 bench/http.sh 2 8    (also garbage per request on the HTTP path: JFR, see the end)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -121,3 +122,18 @@ echo "| RSS idle | $((VMESH_RSS_IDLE / 1024)) MiB | $((HAPROXY_RSS_IDLE / 1024))
 echo "| RSS under load (highest mid-run sample) | $((VMESH_RSS_LOAD / 1024)) MiB | $((HAPROXY_RSS_LOAD / 1024)) MiB |"
 echo "| RSS after the runs | $(($(rss_kb "$VMESH_PID") / 1024)) MiB | $(($(rss_kb "$HAPROXY_PID") / 1024)) MiB |"
 echo "| start to /healthz/ready 200 (AppCDS) | ${READY_MS} ms | - |"
+
+# VMESH_ALLOC=1: garbage per request on the vmesh-http path, after the rounds (the JIT warm): a JFR
+# recording around one more throughput run; jdk.ThreadAllocationStatistics (exact bytes per thread, taken
+# at the recording's start and end) of the proxy's Vert.x threads, difference over the requests wrk made.
+if [ -n "${VMESH_ALLOC:-}" ]; then
+  ip netns exec "$C" jcmd "$VMESH_PID" JFR.start name=alloc settings=default >/dev/null
+  read -r rps n < <(throughput http://127.0.0.1:9081/1k)
+  ip netns exec "$C" jcmd "$VMESH_PID" JFR.stop name=alloc filename="$work/alloc.jfr" >/dev/null
+  bytes=$(jfr print --events jdk.ThreadAllocationStatistics "$work/alloc.jfr" | awk '
+    /allocated = / {u=$4; v=$3 * (u ~ /^kB/ ? 1024 : u ~ /^MB/ ? 1048576 : u ~ /^GB/ ? 1073741824 : 1)}
+    /thread = "vert\.x/ {t=$3; if (!(t in lo) || v < lo[t]) lo[t]=v; if (v > hi[t]) hi[t]=v}
+    END {s=0; for (t in hi) s+=hi[t]-lo[t]; printf "%d", s}')
+  echo
+  echo "| allocation (vmesh-http, one more ${SECS}s wrk run, JFR thread allocation of the Vert.x threads) | $n requests | $((bytes / 1024 / 1024)) MiB | $((bytes / n)) bytes/request |"
+fi
