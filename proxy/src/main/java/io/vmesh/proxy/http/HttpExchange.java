@@ -5,7 +5,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpContent;
@@ -67,6 +67,8 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
   private static final long RETRY_BASE_MILLIS = 25;
   private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection", "transfer-encoding",
       "upgrade", "te", "trailer", "content-length", "expect");
+  // what goes upstream was validated when the codec decoded it, or is the proxy's own (addresses, a UUID)
+  private static final DefaultHttpHeadersFactory UPSTREAM_HEADERS = DefaultHttpHeadersFactory.headersFactory().withValidation(false);
   private static final String CONNECT_FAILURE = "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
   private static final String RESET = "upstream connect error or disconnect/reset before headers. reset reason: connection termination";
 
@@ -261,7 +263,7 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
     connection = c;
     upstreamLocal = c.channel.localAddress() instanceof InetSocketAddress local ? local : null;
     clusterStats.requests.increment();
-    HttpHeaders headers = new DefaultHttpHeaders();
+    HttpHeaders headers = UPSTREAM_HEADERS.newHeaders();
     for (Map.Entry<String, String> e : upstreamHeaders) {
       headers.add(e.getKey(), e.getValue());
     }
