@@ -191,11 +191,13 @@ final class Http1Upstreams {
       }
     }
 
-    /** A slot freed: the first waiting request dials it. */
+    /** A slot freed: the first waiting request dials it; a pool left with nothing goes (original destinations are many). */
     private void next() {
       Waiter w = waiting.poll();
       if (w != null) {
         connect(w);
+      } else if (open == 0) {
+        pools.remove(key, this);
       }
     }
   }
