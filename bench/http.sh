@@ -24,9 +24,9 @@
 #   bench/http.sh [ROUNDS] [SECONDS] [WARM]     (defaults: 3 rounds of 10 s per run, 30 s of warm-up)
 #   VMESH_JVM_EXTRA="-XX:TieredStopAtLevel=4 -XX:CICompilerCount=2" bench/http.sh   (added after proxy/jvm.options: C2 back)
 #   VMESH_PROXY_JAR=/tmp/old/proxy/target/vmesh-proxy.jar bench/http.sh      (another build, e.g. one per commit)
+#   VMESH_ALLOC=1 bench/http.sh 2 8    (also garbage per request on the HTTP path: JFR, see the end)
 # Needs: wrk, nginx, haproxy, curl (apt-get install -y wrk nginx-light haproxy curl), the built proxy and bench jars
 # (./mvnw -B -q -Pbench -pl proxy,bench package -DskipTests).
-#   VMESH_ALLOC=1 bench/http.sh 2 8    (also garbage per request on the HTTP path: JFR, see the end)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
