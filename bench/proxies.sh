@@ -32,37 +32,6 @@ HAP
   # shellcheck source=bench/bootstrap.sh
   source bench/bootstrap.sh
   static_bootstrap "$SERVER" 80 > "$work/bootstrap.yaml"
-static_resources:
-  listeners:
-  - name: tcp
-    address: { socket_address: { address: 127.0.0.1, port_value: 9080 } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.tcp_proxy
-        typed_config: { "@type": $tcp_proxy, stat_prefix: origin, cluster: origin }
-  - name: http
-    address: { socket_address: { address: 127.0.0.1, port_value: 9081 } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": $hcm
-          stat_prefix: http
-          http_filters: [ { name: envoy.filters.http.router, typed_config: { "@type": $router } } ]
-          route_config:
-            name: local
-            virtual_hosts:
-            - { name: any, domains: [ "*" ], routes: [ { match: { prefix: / }, route: { cluster: origin } } ] }
-  clusters:
-  - name: origin
-    type: STATIC
-    connect_timeout: 1s
-    load_assignment:
-      cluster_name: origin
-      endpoints:
-      - lb_endpoints:
-        - endpoint: { address: { socket_address: { address: $SERVER, port_value: 80 } } }
-YAML
   # shellcheck disable=SC2207
   jvm=($(grep -v '^ *#' proxy/jvm.options | sed 's/#.*//') ${VMESH_JVM_EXTRA:-})
   run_proxy() { # extra JVM flags... ; sets VMESH_PID and READY_MS (exec to /healthz/ready 200)
