@@ -82,7 +82,8 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
   // the same bytes for HTTP/1.1 upstreams: wrapped afresh at each attempt, so a retry resends them
   private final byte[] bodyBytes;
   private final RequestBody streamedBody;
-  private final boolean keepAlive;
+  // false from the response head on when the connection started draining (or the client half-closed) meanwhile
+  private boolean keepAlive;
   private final Instant start;
   private final long startNanos;
   private final boolean grpc;
@@ -514,6 +515,7 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
                                     List<String> connectionHeaders, long sentAt) {
     headersSent = true;
     sentStatus = code;
+    recheckKeepAlive();
     Set<String> named = connectionNamed(connectionHeaders);
     HttpResponse out = status == null
         ? new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(code), Unpooled.EMPTY_BUFFER)
@@ -636,11 +638,22 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
     }
   }
 
+  /**
+   * A drain that began while the request was in flight (SIGTERM, /drain_listeners, max_connection_duration) still
+   * reaches its response: it says {@code Connection: close}, as Envoy's does, so the client does not reuse the connection.
+   */
+  private void recheckKeepAlive() {
+    if (keepAlive && !transport.keepAlive(request)) {
+      keepAlive = false;
+    }
+  }
+
   /** A reply the proxy makes itself: text for HTTP, a gRPC status (HTTP 200) for a gRPC request, as Envoy does. */
   void localReply(HttpResponseStatus status, String text, String responseFlags, Result result, boolean close) {
     if (finished) {
       return;
     }
+    recheckKeepAlive();
     boolean closing = close || !keepAlive;
     if (grpc) {
       transport.write(GrpcStatus.localReply(status.code(), text, closing));

@@ -97,7 +97,9 @@ class HttpDrainTest {
       assertThat(during.headers()).containsEntry("connection", "close");
       assertThat(kept.closedByServer()).isTrue();
 
-      assertThat(inFlight.read().text()).as("the request in flight at the drain finishes").isEqualTo("ok /slow");
+      RawHttp.Response slow = inFlight.read();
+      assertThat(slow.text()).as("the request in flight at the drain finishes").isEqualTo("ok /slow");
+      assertThat(slow.headers()).as("and its response says the connection ends").containsEntry("connection", "close");
       assertThat(inFlight.closedByServer()).isTrue();
 
       assertThat(idle.closedByServer()).as("closed between requests").isTrue();
