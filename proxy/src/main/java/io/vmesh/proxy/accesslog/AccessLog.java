@@ -45,7 +45,9 @@ public final class AccessLog {
     /** HTTP: no byte either way for stream_idle_timeout */
     STREAM_IDLE_TIMEOUT("SI", "stream_idle_timeout"),
     /** HTTP: the whole request did not arrive within request_timeout */
-    REQUEST_TIMEOUT("-", "request_overall_timeout");
+    REQUEST_TIMEOUT("-", "request_overall_timeout"),
+    /** HTTP/1.1: an Upgrade request whose type the route and connection manager do not enable (403) */
+    UPGRADE_FAILED("-", "upgrade_failed");
 
     private final String flag;
     private final String details;

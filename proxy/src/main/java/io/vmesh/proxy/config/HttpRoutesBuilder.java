@@ -17,8 +17,10 @@ import io.vmesh.proxy.http.HttpConnectionManagerConfig;
 import io.vmesh.proxy.http.HttpTimeouts;
 import io.vmesh.proxy.http.RouteTable;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.PatternSyntaxException;
@@ -93,8 +95,30 @@ final class HttpRoutesBuilder {
     }
     HttpTimeouts timeouts = timeouts(hcm, at);
     String rdsName = hcm.hasRds() ? hcm.getRds().getRouteConfigName() : null;
+    Map<String, Boolean> upgrades = new LinkedHashMap<>();
+    for (int i = 0; i < hcm.getUpgradeConfigsCount(); i++) {
+      var u = hcm.getUpgradeConfigs(i);
+      upgrade(u.getUpgradeType(), !u.hasEnabled() || u.getEnabled().getValue(), at + ".upgrade_configs[" + i + "]", upgrades);
+    }
     return problems.size() == before && table != null
-        ? new HttpConnectionManagerConfig(hcm.getStatPrefix(), table, codec, http2, rdsName, timeouts) : null;
+        ? new HttpConnectionManagerConfig(hcm.getStatPrefix(), table, codec, http2, rdsName, timeouts, upgrades) : null;
+  }
+
+  /**
+   * One {@code upgrade_configs} entry into {@code upgrades} (type in lower case: Envoy matches the request's
+   * {@code Upgrade} without case). CONNECT, which Envoy also configures here, is not supported.
+   */
+  private void upgrade(String type, boolean enabled, String at, Map<String, Boolean> upgrades) {
+    String key = type.trim().toLowerCase(Locale.ROOT);
+    if (key.isEmpty()) {
+      problems.add(ConfigException.at(at + ".upgrade_type", "is required"));
+    } else if (key.equals("connect")) {
+      problems.add(ConfigException.at(at + ".upgrade_type", "CONNECT is not supported (HTTP/1.1 Upgrade types such as websocket are)"));
+    } else if (key.equals("h2c")) {
+      problems.add(ConfigException.at(at + ".upgrade_type", "h2c is not supported (Envoy ignores Upgrade: h2c too; use prior knowledge)"));
+    } else if (upgrades.putIfAbsent(key, enabled) != null) {
+      problems.add(ConfigException.at(at + ".upgrade_type", "'" + type + "' is configured twice"));
+    }
   }
 
   /** The connection manager's timeouts, Envoy's defaults where unset; 0s turns one off (drain_timeout: no grace). */
@@ -271,7 +295,12 @@ final class HttpRoutesBuilder {
       int n = a.getRetryPolicy().hasNumRetries() ? a.getRetryPolicy().getNumRetries().getValue() : 1;
       retry = new RouteTable.RetryPolicy(on, n);
     }
-    return new RouteTable.RouteAction(target, timeout, retry);
+    Map<String, Boolean> upgrades = new LinkedHashMap<>();
+    for (int i = 0; i < a.getUpgradeConfigsCount(); i++) {
+      var u = a.getUpgradeConfigs(i);
+      upgrade(u.getUpgradeType(), !u.hasEnabled() || u.getEnabled().getValue(), at + ".upgrade_configs[" + i + "]", upgrades);
+    }
+    return new RouteTable.RouteAction(target, timeout, retry, upgrades);
   }
 
   private void knownCluster(String name, String at) {

@@ -137,7 +137,10 @@ public final class SupportedFields {
     put(m, TcpProxy.WeightedCluster.getDescriptor(), "clusters");
     put(m, TcpProxy.WeightedCluster.ClusterWeight.getDescriptor(), "name", "weight");
     put(m, HttpConnectionManager.getDescriptor(), "stat_prefix", "codec_type", "route_config", "rds", "http_filters",
-        "http2_protocol_options", "stream_idle_timeout", "request_timeout", "common_http_protocol_options", "drain_timeout", "access_log");
+        "http2_protocol_options", "stream_idle_timeout", "request_timeout", "common_http_protocol_options", "drain_timeout", "access_log",
+        "upgrade_configs");
+    // no filters: an upgrade runs the connection manager's own (the router)
+    put(m, HttpConnectionManager.UpgradeConfig.getDescriptor(), "upgrade_type", "enabled");
     put(m, io.envoyproxy.envoy.config.core.v3.HttpProtocolOptions.getDescriptor(), "idle_timeout", "max_connection_duration");
     put(m, Rds.getDescriptor(), "config_source", "route_config_name");
     put(m, AccessLog.getDescriptor(), "name", "typed_config");
@@ -156,7 +159,8 @@ public final class SupportedFields {
     put(m, RegexMatcher.getDescriptor(), "regex");
     put(m, HeaderMatcher.getDescriptor(), "name", "present_match", "string_match");
     put(m, StringMatcher.getDescriptor(), "exact", "prefix");
-    put(m, RouteAction.getDescriptor(), "cluster", "weighted_clusters", "timeout", "retry_policy");
+    put(m, RouteAction.getDescriptor(), "cluster", "weighted_clusters", "timeout", "retry_policy", "upgrade_configs");
+    put(m, RouteAction.UpgradeConfig.getDescriptor(), "upgrade_type", "enabled");
     put(m, WeightedCluster.getDescriptor(), "clusters");
     put(m, WeightedCluster.ClusterWeight.getDescriptor(), "name", "weight");
     put(m, RetryPolicy.getDescriptor(), "retry_on", "num_retries");

@@ -253,6 +253,14 @@ final class Http1Upstreams {
       channel.close();
     }
 
+    /** Out of the pool for good (an upgrade's 101 made it a tunnel): its slot frees and this handler leaves its pipeline. */
+    Channel detach() {
+      holder = null;
+      pool.closed(this);
+      channel.pipeline().remove(this);
+      return channel;
+    }
+
     /** Back to the pool without a request (the exchange ended before it was written). */
     void unused() {
       holder = null;

@@ -194,6 +194,7 @@ public final class HttpConnectionManager {
       pipeline.addBefore("handler", "vmesh-http-codec", new HttpServerCodec(new HttpDecoderConfig()
           .setMaxInitialLineLength(RequestReader.MAX_HEADERS_BYTES).setMaxHeaderSize(RequestReader.MAX_HEADERS_BYTES).setMaxChunkSize(64 * 1024)));
       pipeline.addAfter("vmesh-http-codec", "vmesh-http-expect", new HttpServerExpectContinueHandler());
+      pipeline.addAfter("vmesh-http-codec", UpgradeTunnel.SWITCH, new UpgradeTunnel.RequestSwitch());
       socket.messageHandler(msg -> {
         if (msg instanceof HttpRequest) {
           stopIdle();
@@ -301,6 +302,11 @@ public final class HttpConnectionManager {
           socket.close();
         }
       });
+    }
+
+    @Override
+    public NetSocketInternal socket() {
+      return socket;
     }
 
     @Override

@@ -13,6 +13,7 @@ import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -40,6 +41,7 @@ import io.vmesh.proxy.accesslog.AccessLog;
 import io.vmesh.proxy.accesslog.AccessLog.Result;
 import io.vmesh.proxy.cluster.ClusterConfig;
 import io.vmesh.proxy.config.RuntimeConfig;
+import io.vmesh.proxy.stats.ProxyStats;
 import io.vmesh.proxy.stats.ProxyStats.ClusterStats;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -112,6 +114,8 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
   private boolean trailersOnly;
   private boolean closeAfter;
   private String forwardFlags;
+  /** An HTTP/1.1 upgrade request's tunnel, from its head on; null for every other request. */
+  private UpgradeTunnel tunnel;
 
   /**
    * @param body the whole request body, or null when it is streamed
@@ -141,11 +145,23 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
     return keepAlive;
   }
 
+  /** An upgrade request its route enables: it goes upstream, and becomes {@code t} if the upstream answers 101. */
+  void startUpgrade(RouteTable.Route chosen, UpgradeTunnel t) {
+    tunnel = t;
+    t.listener(this::tunnelEnded);
+    start(chosen);
+  }
+
   void start(RouteTable.Route chosen) {
     route = chosen;
     clusterName = route.action().clusters().pick();
     cluster = config.clusters().get(clusterName);
     clusterStats = scope.stats().cluster(clusterName);
+    if (tunnel != null && cluster.httpProtocol().http2(scope.http2())) {
+      // Envoy would send an extended CONNECT (RFC 8441), which the HTTP/2 client here cannot: refused as an upgrade
+      localReply(HttpResponseStatus.FORBIDDEN, "", "-", Result.UPGRADE_FAILED, true);
+      return;
+    }
     long timeout = route.action().timeoutMillis();
     if (timeout > 0) {
       timer = scope.vertx().setTimer(timeout, id -> onTimeout());
@@ -182,7 +198,8 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
       upstreamHeaders = upstreamHeaders();
     }
     if (!cluster.httpProtocol().http2(scope.http2())) {
-      attemptHttp1(false);
+      // an upgrade takes a new connection: it never goes back to the pool, and a stale one could not be retried
+      attemptHttp1(tunnel != null);
       return;
     }
     RequestOptions options = new RequestOptions()
@@ -272,6 +289,10 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
       headers.set(HttpHeaderNames.HOST, NetUtil.toSocketAddressString(upstreamHost));
     }
     Channel channel = c.channel;
+    if (tunnel != null) {
+      upgradeRequest(c, headers);
+      return;
+    }
     if (streamedBody != null) {
       if (HttpUtil.isContentLengthSet(request)) {
         headers.set(HttpHeaderNames.CONTENT_LENGTH, request.headers().get(HttpHeaderNames.CONTENT_LENGTH));
@@ -307,8 +328,34 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
         channel.voidPromise());
   }
 
+  /**
+   * The upgrade request goes with {@code Connection: upgrade}, its {@code Upgrade} and its own framing headers; then the
+   * encoder leaves the upstream pipeline, since whatever the client sends after the head follows as it is.
+   */
+  private void upgradeRequest(Http1Upstreams.Connection c, HttpHeaders headers) {
+    headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+    headers.set(HttpHeaderNames.UPGRADE, request.headers().get(HttpHeaderNames.UPGRADE));
+    for (CharSequence framing : List.of(HttpHeaderNames.CONTENT_LENGTH, HttpHeaderNames.TRANSFER_ENCODING)) {
+      if (request.headers().contains(framing)) {
+        headers.set(framing, request.headers().get(framing));
+      }
+    }
+    // never pooled again: answered with anything but 101, it is closed after that answer
+    c.hold(this, false);
+    c.channel.writeAndFlush(new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), request.uri(), headers), c.channel.voidPromise());
+    HttpClientCodec codec = c.channel.pipeline().get(HttpClientCodec.class);
+    if (codec != null) {
+      codec.removeOutboundHandler();
+    }
+    tunnel.attach(c.channel);
+  }
+
   @Override
   public void onWritable(Http1Upstreams.Connection c) {
+    if (c == connection && tunnel != null) {
+      tunnel.upstreamWritable();
+      return;
+    }
     if (c == connection && streamedBody != null && c.channel.isWritable()) {
       streamedBody.resume();
     }
@@ -321,6 +368,15 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
       return;
     }
     int status = head.status().code();
+    if (tunnel != null && status == 101) {
+      upgraded(c, head);
+      return;
+    }
+    if (tunnel != null) {
+      // another answer to an upgrade request: forwarded as it is, then both connections end
+      tunnel.abandon();
+      keepAlive = false;
+    }
     if (retryOnStatus(status)) {
       connection = null;
       c.discard();
@@ -333,6 +389,45 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
     HttpResponse out = responseHead(status, trailersOnly ? null : head.status(), in, in.getAll(HttpHeaderNames.CONNECTION), attemptSentAt);
     closeAfter = trailersOnly ? !keepAlive : closeAfter(out, status);
     transport.write(out);
+  }
+
+  /**
+   * 101 to an upgrade request: the answer goes downstream with its {@code Connection: upgrade} and {@code Upgrade}, and
+   * the two connections become the tunnel. The route timeout covered the wait for this answer; the tunnel has the
+   * connection manager's {@code stream_idle_timeout} instead, as in Envoy.
+   */
+  private void upgraded(Http1Upstreams.Connection c, HttpResponse head) {
+    if (timer >= 0) {
+      scope.vertx().cancelTimer(timer);
+      timer = -1;
+    }
+    retryOnStatus(101);
+    connection = null;
+    c.detach();
+    forwardFlags = "-";
+    HttpHeaders in = head.headers();
+    HttpResponse out = responseHead(101, head.status(), in, in.getAll(HttpHeaderNames.CONNECTION), attemptSentAt);
+    out.headers().remove(HttpHeaderNames.CONTENT_LENGTH);
+    out.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+    if (in.contains(HttpHeaderNames.UPGRADE)) {
+      out.headers().set(HttpHeaderNames.UPGRADE, in.get(HttpHeaderNames.UPGRADE));
+    }
+    reader.upgraded();
+    ProxyStats.HttpStats stats = scope.stats().http(scope.hcm().statPrefix());
+    stats.upgrades.increment();
+    stats.upgradesActive.incrementAndGet();
+    tunnel.upgrade(out);
+  }
+
+  /** Both connections of the tunnel are closed: the request's one access-log line, status 101. */
+  private void tunnelEnded(UpgradeTunnel.End end) {
+    ProxyStats.HttpStats stats = scope.stats().http(scope.hcm().statPrefix());
+    stats.upgradesActive.decrementAndGet();
+    if (end.result() == Result.STREAM_IDLE_TIMEOUT) {
+      stats.streamIdleTimeouts.increment();
+    }
+    bytesSent = tunnel.bytesSent();
+    finish(101, end.flags(), end.result(), true);
   }
 
   @Override
@@ -406,7 +501,8 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
       clusterStats.ejections.increment();
     }
     RouteTable.RetryPolicy retry = route.action().retry();
-    return retry.onStatus(status) && retries < retry.numRetries();
+    // an upgrade request's later bytes went upstream already: it cannot be sent again
+    return tunnel == null && retry.onStatus(status) && retries < retry.numRetries();
   }
 
   /** The whole response went downstream ({@code ok}), or writing it failed: the client went away mid-response. */
@@ -446,7 +542,8 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
 
   /** Retries when allowed and not exhausted, after Envoy's jittered exponential back-off; else gives up. */
   private void retryOr(boolean retriable, Runnable giveUp) {
-    if (retriable && retries < route.action().retry().numRetries()) {
+    // an upgrade is retried only before it reached an upstream (a connect failure)
+    if (retriable && retries < route.action().retry().numRetries() && (tunnel == null || !tunnel.attached())) {
       retries++;
       clusterStats.retries.increment();
       long backOff = 1 + ThreadLocalRandom.current().nextLong(RETRY_BASE_MILLIS << Math.min(retries - 1, 10));
@@ -619,6 +716,10 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
   }
 
   void downstreamClosed() {
+    if (tunnel != null && tunnel.upgraded()) {
+      tunnel.downstreamClosed();
+      return;
+    }
     if (finished) {
       return;
     }
@@ -684,7 +785,10 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
       scope.vertx().cancelTimer(timer);
       timer = -1;
     }
-    long received = streamedBody != null ? streamedBody.bytes() : requestBody.length();
+    if (tunnel != null && !tunnel.upgraded()) {
+      tunnel.abandon();
+    }
+    long received = tunnel != null ? tunnel.bytesReceived() : streamedBody != null ? streamedBody.bytes() : requestBody.length();
     if (upstreamHost != null) {
       cluster.balancer().ended(upstreamHost);
     }

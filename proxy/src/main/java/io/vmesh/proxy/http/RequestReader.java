@@ -16,6 +16,7 @@ import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.ReferenceCountUtil;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
+import io.vertx.core.internal.net.NetSocketInternal;
 import io.vmesh.proxy.accesslog.AccessLog.Result;
 import java.time.Instant;
 import java.util.Optional;
@@ -52,6 +53,11 @@ final class RequestReader {
 
     /** The exchange is over; {@code close} ends the connection (HTTP/1.1) or resets the stream if unfinished (HTTP/2). */
     void done(boolean close);
+
+    /** The HTTP/1.1 connection, which an upgrade turns into a tunnel; null for an HTTP/2 stream. */
+    default NetSocketInternal socket() {
+      return null;
+    }
   }
 
   private final HttpScope scope;
@@ -113,6 +119,11 @@ final class RequestReader {
         }
         head = request;
         routing = scope.routes().next();
+        String upgrade = transport.socket() == null ? null : UpgradeTunnel.requested(request);
+        if (upgrade != null) {
+          upgrade(request, upgrade);
+          return;
+        }
         // made at the first body byte: most requests have none
         releaseBody();
         bodyTooLarge = false;
@@ -206,6 +217,34 @@ final class RequestReader {
     current = new HttpExchange(scope, routing.config(), this, tracked, request, null, streaming, transport.keepAlive(request),
         requestStart, requestStartNanos);
     current.start(route.get());
+  }
+
+  /**
+   * An HTTP/1.1 request that asks to upgrade, as Envoy answers it: 404 without a route, 403 ({@code upgrade_failed}) when
+   * neither the route nor the connection manager enables its type, else a tunnel once the upstream agrees. What follows
+   * its head on the connection is not HTTP, so the connection ends with this exchange.
+   */
+  private void upgrade(HttpRequest request, String type) {
+    broken = true;
+    head = null;
+    // the request is its head: what comes after it is the tunnel's
+    cancelTimer(requestTimer);
+    requestTimer = -1;
+    Optional<RouteTable.Route> route = route(request);
+    current = new HttpExchange(scope, routing.config(), this, tracked, request, NO_BYTES, null, false, requestStart, requestStartNanos);
+    if (route.isEmpty()) {
+      current.localReply(HttpResponseStatus.NOT_FOUND, "", "NR", Result.NO_ROUTE, true);
+    } else if (!UpgradeTunnel.enabled(scope.hcm().upgrades(), route.get().action().upgrades(), type)) {
+      scope.stats().http(scope.hcm().statPrefix()).upgradeRefused.increment();
+      current.localReply(HttpResponseStatus.FORBIDDEN, "", "-", Result.UPGRADE_FAILED, true);
+    } else {
+      current.startUpgrade(route.get(), new UpgradeTunnel(transport.socket(), scope.hcm().timeouts().streamIdleMillis()));
+    }
+  }
+
+  /** The exchange became a tunnel (101): the stream's timers end here, the tunnel has its own idle timeout. */
+  void upgraded() {
+    stopTimers();
   }
 
   /** A whole request is in: route it, with reading paused until its response is written. */
@@ -365,6 +404,11 @@ final class RequestReader {
     @Override
     public void done(boolean close) {
       inner.done(close);
+    }
+
+    @Override
+    public NetSocketInternal socket() {
+      return inner.socket();
     }
   }
 }

@@ -106,8 +106,19 @@ public final class RouteTable {
     }
   }
 
-  /** Where a request goes: a cluster (or weighted ones), within a timeout (0 for none), with retries. */
-  public record RouteAction(WeightedClusters clusters, long timeoutMillis, RetryPolicy retry) {
+  /**
+   * Where a request goes: a cluster (or weighted ones), within a timeout (0 for none), with retries; {@code upgrades}: its
+   * {@code upgrade_configs}, upgrade type (lower case) to enabled, which override the connection manager's.
+   */
+  public record RouteAction(WeightedClusters clusters, long timeoutMillis, RetryPolicy retry, Map<String, Boolean> upgrades) {
+
+    public RouteAction {
+      upgrades = Map.copyOf(upgrades);
+    }
+
+    public RouteAction(WeightedClusters clusters, long timeoutMillis, RetryPolicy retry) {
+      this(clusters, timeoutMillis, retry, Map.of());
+    }
   }
 
   /** A {@code VirtualHost}: its domains and its routes in order. */

@@ -140,6 +140,10 @@ public final class ProxyStats {
     public final Counter requestTimeouts;
     /** Connections drained at max_connection_duration. */
     public final Counter maxDurationReached;
+    /** Upgraded connections (101, then a tunnel): all of them, those open now, and upgrade requests refused (403). */
+    public final Counter upgrades;
+    public final AtomicLong upgradesActive = new AtomicLong();
+    public final Counter upgradeRefused;
 
     HttpStats(ProxyStats s, String prefix) {
       Family f = s.family("http", prefix, "envoy_http_conn_manager_prefix");
@@ -149,6 +153,9 @@ public final class ProxyStats {
       streamIdleTimeouts = f.counter("downstream_rq_idle_timeout");
       requestTimeouts = f.counter("downstream_rq_timeout");
       maxDurationReached = f.counter("downstream_cx_max_duration_reached");
+      upgrades = f.counter("downstream_cx_upgrades_total");
+      f.gauge("downstream_cx_upgrades_active", upgradesActive::get);
+      upgradeRefused = f.counter("downstream_rq_ws_on_non_ws_route");
       for (int c = 1; c <= 5; c++) {
         byClass[c] = f.classCounter("downstream_rq", c);
       }

@@ -134,4 +134,60 @@ class HttpRoutesBuilderTest {
         .chainFor(Connection.tcp(new InetSocketAddress("127.0.0.1", 8080), new InetSocketAddress("127.0.0.1", 1)))
         .orElseThrow().http();
   }
+
+  @Test
+  void upgradeConfigsOfTheConnectionManagerAndRoutesAreBuiltCaseInsensitively() throws Exception {
+    RuntimeConfig config = build("""
+        stat_prefix: http
+        upgrade_configs: [ { upgrade_type: WebSocket }, { upgrade_type: spdy/3, enabled: false } ]
+        route_config:
+          virtual_hosts:
+          - name: v
+            domains: [ "*" ]
+            routes:
+            - { match: { prefix: / }, route: { cluster: a, upgrade_configs: [ { upgrade_type: websocket, enabled: false }, { upgrade_type: SPDY/3 } ] } }
+        """);
+    HttpConnectionManagerConfig http = config.listeners().get("http")
+        .chainFor(Connection.tcp(new InetSocketAddress("127.0.0.1", 8080), new InetSocketAddress("127.0.0.1", 1)))
+        .orElseThrow().http();
+    assertThat(http.upgrades()).containsExactlyInAnyOrderEntriesOf(java.util.Map.of("websocket", true, "spdy/3", false));
+    assertThat(http.routes().route("h", "/", n -> null).orElseThrow().action().upgrades())
+        .containsExactlyInAnyOrderEntriesOf(java.util.Map.of("websocket", false, "spdy/3", true));
+  }
+
+  @Test
+  void upgradeConfigsOutsideTheSubsetAreRefusedByPath() {
+    String at = "static_resources.listeners[0].filter_chains[0].filters[0].typed_config";
+    assertThatThrownBy(() -> build("""
+        stat_prefix: http
+        upgrade_configs:
+        - { upgrade_type: websocket }
+        - { upgrade_type: WEBSOCKET }
+        - { upgrade_type: CONNECT }
+        - { enabled: true }
+        - { upgrade_type: h2c }
+        route_config:
+          virtual_hosts:
+          - { name: v, domains: [ "*" ], routes: [ { match: { prefix: / }, route: { cluster: a, upgrade_configs: [ { upgrade_type: connect } ] } } ] }
+        """))
+        .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactlyInAnyOrder(
+            at + ".upgrade_configs[1].upgrade_type: 'WEBSOCKET' is configured twice",
+            at + ".upgrade_configs[2].upgrade_type: CONNECT is not supported (HTTP/1.1 Upgrade types such as websocket are)",
+            at + ".upgrade_configs[3].upgrade_type: is required",
+            at + ".upgrade_configs[4].upgrade_type: h2c is not supported (Envoy ignores Upgrade: h2c too; use prior knowledge)",
+            at + ".route_config.virtual_hosts[0].routes[0].route.upgrade_configs[0].upgrade_type: "
+                + "CONNECT is not supported (HTTP/1.1 Upgrade types such as websocket are)"));
+    assertThatThrownBy(() -> build("""
+        stat_prefix: http
+        upgrade_configs: [ { upgrade_type: websocket, filters: [ { name: envoy.filters.http.router } ] } ]
+        route_config:
+          virtual_hosts:
+          - name: v
+            domains: [ "*" ]
+            routes: [ { match: { prefix: / }, route: { cluster: a, upgrade_configs: [ { upgrade_type: websocket, connect_config: {} } ] } } ]
+        """))
+        .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).hasSize(2).anySatisfy(p -> assertThat(p)
+            .startsWith(at + ".upgrade_configs[0].filters: field not supported by vmesh-proxy")).anySatisfy(p -> assertThat(p)
+            .startsWith(at + ".route_config.virtual_hosts[0].routes[0].route.upgrade_configs[0].connect_config: field not supported")));
+  }
 }
