@@ -53,8 +53,10 @@ final class NetworkFilters {
     return httpConnectionManager(HttpConnectionManager.newBuilder().setStatPrefix(statPrefix).setRouteConfig(routes));
   }
 
+  /** Istio's settings on every connection manager it generates: AUTO codec, WebSocket upgrades allowed, the router. */
   private static Filter httpConnectionManager(HttpConnectionManager.Builder hcm) {
     hcm.setCodecType(HttpConnectionManager.CodecType.AUTO)
+        .addUpgradeConfigs(HttpConnectionManager.UpgradeConfig.newBuilder().setUpgradeType("websocket"))
         .addHttpFilters(HttpFilter.newBuilder().setName("envoy.filters.http.router").setTypedConfig(Any.pack(Router.getDefaultInstance())));
     return Filter.newBuilder().setName(HTTP_CONNECTION_MANAGER).setTypedConfig(Any.pack(hcm.build())).build();
   }
