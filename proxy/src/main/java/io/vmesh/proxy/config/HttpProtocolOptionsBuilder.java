@@ -86,7 +86,27 @@ final class HttpProtocolOptionsBuilder {
           yield UpstreamProtocol.HTTP1;
         }
       };
+      if (options.hasCommonHttpProtocolOptions()) {
+        protocol = connections(protocol, options.getCommonHttpProtocolOptions(), eat + ".common_http_protocol_options", problems);
+      }
     }
     return protocol;
+  }
+
+  /**
+   * A cluster's {@code common_http_protocol_options}: {@code idle_timeout} (Envoy's default 1 h; 0s for none) and
+   * {@code max_requests_per_connection} (0 or unset: no limit). {@code max_connection_duration}, which the core message
+   * also has, is taken downstream only.
+   */
+  private static UpstreamProtocol connections(UpstreamProtocol protocol, io.envoyproxy.envoy.config.core.v3.HttpProtocolOptions common,
+                                              String at, List<String> problems) {
+    if (common.hasMaxConnectionDuration()) {
+      problems.add(ConfigException.at(at + ".max_connection_duration",
+          "not supported for upstream connections (a connection manager's common_http_protocol_options takes it)"));
+    }
+    long idle = common.hasIdleTimeout() ? RuntimeConfigBuilder.timeoutMillis(common.getIdleTimeout(), at + ".idle_timeout", problems)
+        : UpstreamProtocol.DEFAULT_IDLE_MILLIS;
+    long max = common.hasMaxRequestsPerConnection() ? Integer.toUnsignedLong(common.getMaxRequestsPerConnection().getValue()) : 0;
+    return protocol.withConnections(idle, (int) Math.min(Integer.MAX_VALUE, max));
   }
 }

@@ -126,6 +126,10 @@ final class HttpRoutesBuilder {
     HttpTimeouts d = HttpTimeouts.DEFAULTS;
     var common = hcm.getCommonHttpProtocolOptions();
     String cat = at + ".common_http_protocol_options";
+    if (common.hasMaxRequestsPerConnection()) {
+      problems.add(ConfigException.at(cat + ".max_requests_per_connection",
+          "not supported on a connection manager (downstream); a cluster's HttpProtocolOptions takes it"));
+    }
     return new HttpTimeouts(
         hcm.hasStreamIdleTimeout() ? RuntimeConfigBuilder.timeoutMillis(hcm.getStreamIdleTimeout(), at + ".stream_idle_timeout", problems)
             : d.streamIdleMillis(),

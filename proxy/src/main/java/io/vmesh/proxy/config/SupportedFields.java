@@ -141,7 +141,9 @@ public final class SupportedFields {
         "upgrade_configs");
     // no filters: an upgrade runs the connection manager's own (the router)
     put(m, HttpConnectionManager.UpgradeConfig.getDescriptor(), "upgrade_type", "enabled");
-    put(m, io.envoyproxy.envoy.config.core.v3.HttpProtocolOptions.getDescriptor(), "idle_timeout", "max_connection_duration");
+    // downstream (a connection manager's) and upstream (a cluster's) alike; what one side does not take is refused by its builder
+    put(m, io.envoyproxy.envoy.config.core.v3.HttpProtocolOptions.getDescriptor(), "idle_timeout", "max_connection_duration",
+        "max_requests_per_connection");
     put(m, Rds.getDescriptor(), "config_source", "route_config_name");
     put(m, AccessLog.getDescriptor(), "name", "typed_config");
     put(m, StdoutAccessLog.getDescriptor(), "log_format");
@@ -170,7 +172,7 @@ public final class SupportedFields {
         "enforcing_consecutive_gateway_failure", "interval", "base_ejection_time", "max_ejection_percent", "max_ejection_time");
     // a proto map is a repeated entry message of its own
     put(m, Cluster.getDescriptor().findFieldByName("typed_extension_protocol_options").getMessageType(), "key", "value");
-    put(m, HttpProtocolOptions.getDescriptor(), "explicit_http_config", "use_downstream_protocol_config");
+    put(m, HttpProtocolOptions.getDescriptor(), "explicit_http_config", "use_downstream_protocol_config", "common_http_protocol_options");
     put(m, HttpProtocolOptions.ExplicitHttpConfig.getDescriptor(), "http_protocol_options", "http2_protocol_options");
     put(m, HttpProtocolOptions.UseDownstreamHttpConfig.getDescriptor(), "http_protocol_options", "http2_protocol_options");
     put(m, Cluster.EdsClusterConfig.getDescriptor(), "eds_config", "service_name");

@@ -17,6 +17,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
 import io.vertx.core.internal.VertxInternal;
 import io.vmesh.proxy.cluster.ClusterConfig;
 import io.vmesh.proxy.stats.ProxyStats.ClusterStats;
@@ -26,6 +27,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * HTTP/1.1 connections to upstream endpoints for one event loop: plain Netty channels with Netty's client
@@ -33,7 +35,8 @@ import java.util.Map;
  * endpoint — kept alive, one request at a time, at most {@value #MAX_CONNECTIONS_PER_ENDPOINT} per
  * endpoint (requests beyond wait for one to come back). A request's response objects go to the
  * {@link Exchange} that holds the connection, which writes them downstream as they come. An idle
- * connection the server closes (FIN or RST) leaves the pool at once.
+ * connection the server closes (FIN or RST) leaves the pool at once; one idle for the cluster's
+ * {@code idle_timeout}, or done with its {@code max_requests_per_connection}-th request, is closed.
  */
 final class Http1Upstreams {
 
@@ -56,8 +59,9 @@ final class Http1Upstreams {
     void onWritable(Connection connection);
   }
 
-  /** How a connection is dialled. */
-  private record Key(String cluster, long connectTimeoutMillis, String source, InetSocketAddress target) {
+  /** How a connection is dialled, and how long it lives (the cluster's idle timeout and request limit, 0 for none). */
+  private record Key(String cluster, long connectTimeoutMillis, String source, InetSocketAddress target, long idleMillis,
+                     int maxRequests) {
   }
 
   /** A request waiting for a connection: ready with one, or failed with why. */
@@ -81,7 +85,8 @@ final class Http1Upstreams {
    */
   void acquire(ClusterConfig cluster, ClusterStats stats, InetSocketAddress target, EventLoop loop, boolean fresh, Waiter waiter) {
     String source = cluster.sourceAddressFor(target.getAddress()).orElse(null);
-    Key key = new Key(cluster.name(), cluster.connectTimeoutMillis(), source, target);
+    Key key = new Key(cluster.name(), cluster.connectTimeoutMillis(), source, target, cluster.httpProtocol().idleMillis(),
+        cluster.httpProtocol().maxRequestsPerConnection());
     Pool pool = pools.get(key);
     if (pool == null) {
       pool = new Pool(key, stats, loop);
@@ -115,6 +120,7 @@ final class Http1Upstreams {
       if (!fresh) {
         Connection c;
         while ((c = idle.pollLast()) != null) {
+          c.stopIdle();
           if (c.channel.isActive()) {
             c.reused = true;
             waiter.ready(c);
@@ -179,10 +185,32 @@ final class Http1Upstreams {
         w.ready(c);
       } else {
         idle.add(c);
+        if (key.idleMillis() > 0) {
+          c.idleTimer = loop.schedule(() -> idleTimedOut(c), key.idleMillis(), TimeUnit.MILLISECONDS);
+        }
       }
     }
 
+    /** Envoy's upstream idle_timeout: a connection that stayed in the pool that long is closed. */
+    private void idleTimedOut(Connection c) {
+      c.idleTimer = null;
+      if (idle.remove(c)) {
+        stats.idleTimeouts.increment();
+        c.channel.close();
+      }
+    }
+
+    /** Whether the connection has served as many requests as the cluster allows one connection. */
+    boolean exhausted(Connection c) {
+      if (key.maxRequests() > 0 && c.requests >= key.maxRequests()) {
+        stats.maxRequestsReached.increment();
+        return true;
+      }
+      return false;
+    }
+
     void closed(Connection c) {
+      c.stopIdle();
       idle.remove(c);
       if (c.counted) {
         c.counted = false;
@@ -216,6 +244,9 @@ final class Http1Upstreams {
     private boolean skippingInformational;
     /** The holder no longer wants the response (a retry on its status): read to its end, then pooled. */
     private boolean discarding;
+    /** Requests written on it so far (max_requests_per_connection). */
+    private int requests;
+    private ScheduledFuture<?> idleTimer;
 
     private Connection(Pool pool, Channel channel) {
       this.pool = pool;
@@ -226,8 +257,16 @@ final class Http1Upstreams {
       return reused;
     }
 
+    private void stopIdle() {
+      if (idleTimer != null) {
+        idleTimer.cancel(false);
+        idleTimer = null;
+      }
+    }
+
     /** Starts a request: the caller writes it. */
     void hold(Exchange exchange, boolean requestEnded) {
+      requests++;
       holder = exchange;
       this.requestEnded = requestEnded;
       responseStarted = false;
@@ -324,7 +363,7 @@ final class Http1Upstreams {
       holder = null;
       discarding = false;
       // pooled before the holder finishes: a next request its finish lets in finds the connection idle
-      if (requestEnded && responseKeepAlive && channel.isActive()) {
+      if (requestEnded && responseKeepAlive && channel.isActive() && !pool.exhausted(this)) {
         channel.config().setAutoRead(true);
         pool.release(this);
       } else {

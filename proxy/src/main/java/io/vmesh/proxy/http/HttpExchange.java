@@ -220,6 +220,7 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
         return;
       }
       inFlight = upstream;
+      scope.upstreams().started(cluster, clusterStats, upstream);
       SocketAddress local = upstream.connection().localAddress();
       upstreamLocal = local == null || local.hostAddress() == null ? null : new InetSocketAddress(local.hostAddress(), local.port());
       if (cluster.httpProtocol().http2(scope.http2())) {

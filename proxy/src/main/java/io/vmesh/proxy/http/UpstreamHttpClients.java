@@ -4,6 +4,8 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.Http2Settings;
 import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.PoolOptions;
@@ -13,6 +15,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Upstream HTTP connections for one event loop. HTTP/1.1: {@link Http1Upstreams}, Netty channels on that
@@ -28,9 +31,11 @@ public final class UpstreamHttpClients {
   // only touched on the owning event loop
   private final Map<Key, HttpClient> clients = new HashMap<>();
   private final Http1Upstreams http1;
+  // requests made so far on each HTTP/2 connection of a cluster with max_requests_per_connection
+  private final Map<HttpConnection, Integer> requests = new HashMap<>();
 
   /** What makes two clients differ; a record, so a lookup per request builds no string. */
-  private record Key(String cluster, long connectTimeoutMillis, String source, boolean http2, Http2Options h2) {
+  private record Key(String cluster, long connectTimeoutMillis, String source, boolean http2, Http2Options h2, long idleMillis) {
   }
 
   public UpstreamHttpClients(Vertx vertx) {
@@ -56,14 +61,17 @@ public final class UpstreamHttpClients {
   private HttpClient client(ClusterConfig cluster, ClusterStats stats, boolean downstreamHttp2, String source) {
     boolean http2 = cluster.httpProtocol().http2(downstreamHttp2);
     Http2Options h2 = cluster.httpProtocol().http2();
-    Key key = new Key(cluster.name(), cluster.connectTimeoutMillis(), source, http2, http2 ? h2 : null);
+    Key key = new Key(cluster.name(), cluster.connectTimeoutMillis(), source, http2, http2 ? h2 : null, cluster.httpProtocol().idleMillis());
     return clients.computeIfAbsent(key, k -> {
       HttpClientOptions options = new HttpClientOptions()
           .setConnectTimeout(cluster.connectTimeoutMillis())
           .setKeepAlive(true)
           .setTcpNoDelay(true)
           .setMaxHeaderSize(RequestReader.MAX_HEADERS_BYTES)
-          .setMaxInitialLineLength(RequestReader.MAX_HEADERS_BYTES);
+          .setMaxInitialLineLength(RequestReader.MAX_HEADERS_BYTES)
+          // the cluster's idle_timeout, in Vert.x's whole seconds (rounded up; 0: never)
+          .setHttp2KeepAliveTimeout((int) Math.min(Integer.MAX_VALUE, (cluster.httpProtocol().idleMillis() + 999) / 1000))
+          .setKeepAliveTimeout((int) Math.min(Integer.MAX_VALUE, (cluster.httpProtocol().idleMillis() + 999) / 1000));
       if (http2) {
         // prior knowledge: no HTTP/1.1 Upgrade round trip, as Envoy talks h2c to a cluster configured for it
         options.setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false);
@@ -85,9 +93,31 @@ public final class UpstreamHttpClients {
       return vertx.httpClientBuilder()
           .with(options)
           .with(new PoolOptions().setHttp1MaxSize(Http1Upstreams.MAX_CONNECTIONS_PER_ENDPOINT).setHttp2MaxSize(1))
-          .withConnectHandler(connection -> stats.connections.increment())
+          .withConnectHandler(connection -> {
+            stats.connections.increment();
+            connection.closeHandler(v -> requests.remove(connection));
+          })
           .build();
     });
+  }
+
+  /**
+   * {@code max_requests_per_connection} on HTTP/2: the connection that carries a cluster's last allowed request is sent
+   * GOAWAY once that request's answer has come, so the pool opens another; streams in flight on it finish (under
+   * concurrency a few more than the limit may have started on it by then).
+   */
+  void started(ClusterConfig cluster, ClusterStats stats, HttpClientRequest request) {
+    int max = cluster.httpProtocol().maxRequestsPerConnection();
+    HttpConnection connection = request.connection();
+    if (max <= 0 || connection == null) {
+      return;
+    }
+    if (requests.merge(connection, 1, Integer::sum) == max) {
+      request.response().onComplete(ar -> {
+        stats.maxRequestsReached.increment();
+        connection.shutdown(30, TimeUnit.SECONDS);
+      });
+    }
   }
 
   public Future<Void> close() {

@@ -65,6 +65,9 @@ public final class ProxyStats {
     public final Counter retries;
     public final Counter timeouts;
     public final Counter ejections;
+    /** HTTP connections closed by the cluster's idle_timeout, and after max_requests_per_connection requests. */
+    public final Counter idleTimeouts;
+    public final Counter maxRequestsReached;
     // the running configuration's balancer for this cluster, for the ejections_active gauge
     private volatile IntSupplier ejectedNow = () -> 0;
     /** Time from sending a request upstream to its response's last byte, in ms. */
@@ -85,6 +88,8 @@ public final class ProxyStats {
       retries = f.counter("upstream_rq_retry");
       timeouts = f.counter("upstream_rq_timeout");
       ejections = f.counter("outlier_detection.ejections_enforced_total");
+      idleTimeouts = f.counter("upstream_cx_idle_timeout");
+      maxRequestsReached = f.counter("upstream_cx_max_requests");
       f.gauge("outlier_detection.ejections_active", () -> ejectedNow.getAsInt());
       requestTime = f.histogram("upstream_rq_time");
     }

@@ -100,4 +100,43 @@ class HttpProtocolOptionsBuilderTest {
                 + ".explicit_http_config.http2_protocol_options.initial_connection_window_size: must be between 65535 and "
                 + "2147483647, got 3000000000"));
   }
+
+  @Test
+  void upstreamConnectionsLiveAsCommonHttpProtocolOptionsSayWithEnvoysDefaults() throws Exception {
+    assertThat(build("", options("explicit_http_config: { http_protocol_options: {} }")).clusters().get("c").httpProtocol())
+        .extracting(UpstreamProtocol::idleMillis, UpstreamProtocol::maxRequestsPerConnection).containsExactly(3_600_000L, 0);
+    UpstreamProtocol set = build("", options("""
+        explicit_http_config: { http2_protocol_options: {} }
+        common_http_protocol_options: { idle_timeout: 2.5s, max_requests_per_connection: 100 }
+        """)).clusters().get("c").httpProtocol();
+    assertThat(set).isEqualTo(new UpstreamProtocol(UpstreamProtocol.Kind.HTTP2, Http2Options.DEFAULTS, 2_500, 100));
+    assertThat(build("", options("""
+        explicit_http_config: { http_protocol_options: {} }
+        common_http_protocol_options: { idle_timeout: 0s }
+        """)).clusters().get("c").httpProtocol().idleMillis()).as("0s: never").isZero();
+  }
+
+  @Test
+  void connectionLifeFieldsOfTheOtherSideOrNotImplementedAreRefusedByPath() {
+    String at = "static_resources.clusters[0].typed_extension_protocol_options[envoy.extensions.upstreams.http.v3.HttpProtocolOptions]"
+        + ".common_http_protocol_options";
+    assertThatThrownBy(() -> build("", options("""
+        explicit_http_config: { http_protocol_options: {} }
+        common_http_protocol_options: { max_connection_duration: 60s }
+        """)))
+        .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).contains(at
+            + ".max_connection_duration: not supported for upstream connections (a connection manager's common_http_protocol_options takes it)"));
+    assertThatThrownBy(() -> build("", options("""
+        explicit_http_config: { http_protocol_options: {} }
+        common_http_protocol_options: { headers_with_underscores_action: REJECT_REQUEST, max_stream_duration: 1s }
+        """)))
+        .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).hasSize(2).allSatisfy(p -> assertThat(p)
+            .startsWith("static_resources.clusters[0].typed_extension_protocol_options[0].value.common_http_protocol_options.")
+            .contains("field not supported by vmesh-proxy")));
+    assertThatThrownBy(() -> build("common_http_protocol_options: { max_requests_per_connection: 5 }",
+        options("explicit_http_config: { http_protocol_options: {} }")))
+        .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactly(
+            "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.common_http_protocol_options.max_requests_per_connection: "
+                + "not supported on a connection manager (downstream); a cluster's HttpProtocolOptions takes it"));
+  }
 }

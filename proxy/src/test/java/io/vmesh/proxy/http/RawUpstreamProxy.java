@@ -64,6 +64,11 @@ final class RawUpstreamProxy implements AutoCloseable {
   }
 
   long stat(String name) {
+    return stat(proxy, name);
+  }
+
+  /** A counter or gauge of {@code proxy}'s {@code /stats}, by its Envoy name. */
+  static long stat(ProxyServer proxy, String name) {
     for (String line : proxy.stats().text().split("\n")) {
       if (line.startsWith(name + ": ")) {
         return Long.parseLong(line.substring(name.length() + 2));

@@ -360,12 +360,7 @@ class UpgradeTest {
   }
 
   private long stat(String name) {
-    for (String line : proxy.stats().text().split("\n")) {
-      if (line.startsWith(name + ": ")) {
-        return Long.parseLong(line.substring(name.length() + 2));
-      }
-    }
-    throw new AssertionError("no stat " + name);
+    return RawUpstreamProxy.stat(proxy, name);
   }
 
   private static int freePort() throws IOException {
