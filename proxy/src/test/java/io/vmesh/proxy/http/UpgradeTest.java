@@ -121,6 +121,7 @@ class UpgradeTest {
                       - { match: { prefix: /ws/off }, route: { cluster: ws, upgrade_configs: [ { upgrade_type: WebSocket, enabled: false } ] } }
                       - { match: { prefix: /ws }, route: { cluster: ws } }
                       - { match: { prefix: /raw }, route: { cluster: raw, retry_policy: { retry_on: 5xx, num_retries: 2 } } }
+                      - { match: { prefix: /h2 }, route: { cluster: ws-h2 } }
           - name: plain
             address: { socket_address: { address: 127.0.0.1, port_value: %2$d } }
             filter_chains:
@@ -151,6 +152,11 @@ class UpgradeTest {
                   route_config: { virtual_hosts: [ { name: all, domains: [ "*" ], routes: [ { match: { prefix: / }, route: { cluster: ws } } ] } ] }
           clusters:
           - { name: ws, load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %7$d } } } } ] } ] } }
+          - name: ws-h2
+            load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %7$d } } } } ] } ] }
+            typed_extension_protocol_options:
+              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+                { "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions, explicit_http_config: { http2_protocol_options: {} } }
           - { name: raw, load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %8$d } } } } ] } ] } }
         """.formatted(upgrading, plain, idle, HCM, FILE_LOG, log, wsServer.actualPort(), raw.getLocalPort()), false), Clock.systemUTC()));
     proxy.start();
@@ -225,6 +231,11 @@ class UpgradeTest {
       assertThat(head).startsWith("HTTP/1.1 403").containsIgnoringCase("connection: close");
       assertThat(s.getInputStream().readAllBytes()).isEmpty();
     }
+
+    // an HTTP/2 cluster would need extended CONNECT, which the proxy cannot send: refused as an upgrade
+    assertThat(handshakeStatus(upgrading, "/h2")).isEqualTo(403);
+    assertThat(logLine("/h2 ")).isEqualTo("/h2 403 - upgrade_failed 0 0");
+    assertThat(stat("cluster.ws-h2.upstream_cx_total")).isZero();
 
     Client enabledByRoute = Client.open(plain, "/ws/on");
     assertThat(enabledByRoute.next()).isEqualTo("hello from server");
