@@ -9,19 +9,28 @@
 # (no iptables; bench/tcp-passthrough.sh measures the REDIRECT path). vmesh runs with the JVM flags of
 # proxy/jvm.options, the same file ./vmesh and the image use, plus an AppCDS archive written first.
 #
-# Per case and round: a throughput run (wrk -t1 -c50, keep-alive), then a fixed-rate run at 1000 req/s
-# with bench's own open-loop generator (io.vmesh.bench.FixedRateLoad, in bench/target/vmesh-benchmarks.jar):
-# request i is due at start + i ms over 10 keep-alive connections whatever the answers do, waits for a
-# free connection when all 10 are busy, and its latency is counted from when it was due (wrk2's
-# coordinated-omission correction, HdrHistogram); it prints the rate reached and errors. One warm-up pass
-# of every case is not recorded (wrk for WARM seconds on the vmesh cases, SECONDS on the others, then a
-# fixed-rate run): with less, C2 is still compiling the HTTP path during the measured runs and its CPU is
-# taken from the event loop (bench/tails.sh shows it). Then cases are interleaved round by round; medians.
+# Per round: a throughput run of each case (wrk -t1 -c50, keep-alive), then one fixed-rate run of all five cases
+# at 1000 req/s with bench's own open-loop generator (io.vmesh.bench.FixedRateLoad, in bench/target/vmesh-benchmarks.jar):
+# request i is due at start + i ms whatever the answers do, each case over its own 10 keep-alive connections
+# (a request waits for a free one when all 10 are busy), and its latency is counted from when it was due
+# (wrk2's coordinated-omission correction, HdrHistogram). The cases take turns in blocks of 1 s (direct,
+# vmesh-tcp, vmesh-http, haproxy-tcp, haproxy-http, direct, ...) until each has had FIXED_SECS (default 20 s:
+# 20 000 requests, the p99 on 200 of them), so a change in the machine's load lands on all of them alike and
+# every case's "added p99" is its p99 minus direct's from the same run, the same minute (paired); the table
+# gives the median of those differences over the rounds and their range. During the fixed-rate run the
+# generator, nginx and both proxies run at real-time priority (SCHED_RR 10, every thread; BENCH_RT=0: not):
+# at normal priority the generator's and nginx's wake-ups wait behind other processes (builds), which
+# put 1-45 ms into direct nginx's own p99 at a load average of 2-3 (bench/RESULTS.md, "tails2"); the
+# throughput runs keep normal priority. The generator prints its own send delay (due to sent) too.
+# One warm-up pass of every case is not recorded (wrk for WARM seconds on the vmesh cases, SECONDS on
+# the others, then a short fixed-rate run of all): with less, C2 is still compiling the HTTP path during the
+# measured runs and its CPU is taken from the event loop (bench/tails.sh shows it).
 # Proxy CPU per request = utime+stime over the throughput run / requests; RSS idle before any load and
 # the highest VmRSS sampled in the middle of throughput runs.
 #
 # Runs as root in a closed network of its own: two network namespaces on a veth pair.
-#   bench/http.sh [ROUNDS] [SECONDS] [WARM]     (defaults: 3 rounds of 10 s per run, 30 s of warm-up)
+#   bench/http.sh [ROUNDS] [SECONDS] [WARM]     (defaults: 3 rounds of 10 s per wrk run, 30 s of warm-up)
+#   FIXED_SECS=30 bench/http.sh                 (seconds of fixed rate per case and round; default 20)
 #   VMESH_JVM_EXTRA="-XX:TieredStopAtLevel=4 -XX:CICompilerCount=2" bench/http.sh   (added after proxy/jvm.options: C2 back)
 #   VMESH_PROXY_JAR=/tmp/old/proxy/target/vmesh-proxy.jar bench/http.sh      (another build, e.g. one per commit)
 #   VMESH_ALLOC=1 bench/http.sh 2 8    (also garbage per request on the HTTP path: JFR, see the end)
@@ -33,6 +42,7 @@ cd "$(dirname "$0")/.."
 ROUNDS="${1:-3}"
 SECS="${2:-10}"
 WARM="${3:-30}"
+FIXED_SECS="${FIXED_SECS:-20}"
 PROXY_JAR="$(realpath "${VMESH_PROXY_JAR:-proxy/target/vmesh-proxy.jar}")"
 BENCH_JAR="$PWD/bench/target/vmesh-benchmarks.jar"
 for tool in wrk nginx haproxy ip curl bc; do
@@ -62,22 +72,30 @@ us() { awk 'function us(v) { if (v ~ /us$/) return v+0; if (v ~ /ms$/) return (v
 throughput() { # url [seconds] -> "req/s requests"
   ip netns exec "$C" wrk -t1 -c50 -d"${2:-$SECS}s" "$1" 2>&1 | awk '/Requests\/sec/ {rps=$2} /requests in/ {n=$1} END {printf "%d %d\n", rps, n}'
 }
-paced() { # url -> "p50 p99 p99.9 rate errors" (µs, req/s): open loop at 1000 req/s, latency from each request's due time
-  ip netns exec "$C" java "${generator_jvm[@]}" -cp "$BENCH_JAR" io.vmesh.bench.FixedRateLoad \
-      --rate 1000 --duration "$SECS" --warmup 1 --connections 10 "$1" 2>&1 \
-    | awk '/^RESULT/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); r[kv[1]] = kv[2] }
-                       printf "%d %d %d %d %d\n", r["p50"], r["p99"], r["p999"], r["rate"], r["errors"] }'
+# the fixed-rate run of every case at once, interleaved in 1 s blocks (see above) -> one line per case, in the
+# cases' order: "p50 p99 p99.9 rate errors send-delay-p99" (µs, req/s)
+paced() { # seconds url...
+  local secs=$1; shift
+  local rt=(); [ "${BENCH_RT:-1}" = 0 ] || rt=(chrt -r 10)
+  [ "${BENCH_RT:-1}" = 0 ] || realtime 10
+  ip netns exec "$C" "${rt[@]}" java "${generator_jvm[@]}" -cp "$BENCH_JAR" io.vmesh.bench.FixedRateLoad \
+      --rate 1000 --duration "$secs" --block-ms 1000 --warmup 1 --connections 10 "$@" 2>&1 \
+    | awk '/^RESULT/ { delete r; for (i = 2; i <= NF; i++) { split($i, kv, "="); r[kv[1]] = kv[2] }
+                       printf "%d %d %d %d %d %d\n", r["p50"], r["p99"], r["p999"], r["rate"], r["errors"], r["late99"] }'
+  [ "${BENCH_RT:-1}" = 0 ] || realtime 0
 }
 
 declare -A results
 cases=("direct http://$SERVER/1k" "vmesh-tcp http://127.0.0.1:9080/1k" "vmesh-http http://127.0.0.1:9081/1k"
        "haproxy-tcp http://127.0.0.1:8080/1k" "haproxy-http http://127.0.0.1:8081/1k")
 HZ=$(getconf CLK_TCK)
+urls=(); for c in "${cases[@]}"; do urls+=("${c#* }"); done
 # warm-up, not recorded: the JIT compiles the proxy's paths, pools and caches fill
 for c in "${cases[@]}"; do
   w=$SECS; case "$c" in vmesh*) w=$WARM ;; esac
-  throughput "${c#* }" "$w" >/dev/null; paced "${c#* }" >/dev/null
+  throughput "${c#* }" "$w" >/dev/null
 done
+paced 3 "${urls[@]}" >/dev/null
 VMESH_RSS_LOAD=0; HAPROXY_RSS_LOAD=0
 for r in $(seq 1 "$ROUNDS"); do
   for c in "${cases[@]}"; do
@@ -93,28 +111,42 @@ for r in $(seq 1 "$ROUNDS"); do
       mid=$(cat "$work/rss.mid")
       case "$name" in vmesh*) [ "$mid" -gt "$VMESH_RSS_LOAD" ] && VMESH_RSS_LOAD=$mid ;; *) [ "$mid" -gt "$HAPROXY_RSS_LOAD" ] && HAPROXY_RSS_LOAD=$mid ;; esac
     fi
-    read -r p50 p99 p999 rate errors < <(paced "$url")
-    results["$name,rps"]+="$rps "; results["$name,cpu"]+="$cpu_ns "; results["$name,p50"]+="$p50 "
-    results["$name,p99"]+="$p99 "; results["$name,p999"]+="$p999 "; results["$name,rate"]+="$rate "
-    echo "round $r $name: $rps req/s, cpu/req ${cpu_ns}ns; fixed-rate $rate req/s ($errors errors) p50 ${p50}us p99 ${p99}us p99.9 ${p999}us; load $(cut -d' ' -f1 /proc/loadavg)" >&2
+    results["$name,rps"]+="$rps "; results["$name,cpu"]+="$cpu_ns "
+    echo "round $r $name: $rps req/s, cpu/req ${cpu_ns}ns; load $(cut -d' ' -f1 /proc/loadavg)" >&2
   done
+  load0=$(cut -d' ' -f1 /proc/loadavg)
+  paced "$FIXED_SECS" "${urls[@]}" > "$work/paced"
+  [ "$(wc -l < "$work/paced")" = "${#cases[@]}" ] || { echo "bench: the fixed-rate run gave no result for every case" >&2; exit 1; }
+  i=0; d99=0
+  while read -r p50 p99 p999 rate errors late99; do
+    name="${cases[$i]%% *}"; i=$((i + 1))
+    [ "$name" = direct ] && d99=$p99
+    results["$name,p50"]+="$p50 "; results["$name,p99"]+="$p99 "; results["$name,p999"]+="$p999 "
+    results["$name,rate"]+="$rate "; results["$name,late"]+="$late99 "; results["$name,errors"]+="$errors "
+    [ "$name" = direct ] || results["$name,added"]+="$((p99 - d99)) "
+    echo "round $r $name: fixed-rate $rate req/s ($errors errors) p50 ${p50}us p99 ${p99}us p99.9 ${p999}us (generator send delay p99 ${late99}us), added p99 $([ "$name" = direct ] && echo - || echo "$((p99 - d99))us"); load $load0 -> $(cut -d' ' -f1 /proc/loadavg)" >&2
+  done < "$work/paced"
 done
 
 echo
-echo "### Run ($(date -u '+%Y-%m-%d %H:%M') UTC, $ROUNDS rounds x ${SECS}s, 1 KiB body, medians; load average at the end $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "### Run ($(date -u '+%Y-%m-%d %H:%M') UTC, $ROUNDS rounds, wrk ${SECS}s and fixed rate ${FIXED_SECS}s per case and round, 1 KiB body, medians of the rounds; fixed rate at $([ "${BENCH_RT:-1}" = 0 ] && echo "normal" || echo "real-time") priority; load average at the end $(cut -d' ' -f1-3 /proc/loadavg))"
 echo
-echo "| case | req/s (wrk -c50) | ratio to direct | proxy CPU/req µs | fixed-rate req/s | p50 µs | p99 µs | p99.9 µs | added p99 µs |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-d=$(echo "${results[direct,rps]}" | median); d99=$(echo "${results[direct,p99]}" | median)
+echo "| case | req/s (wrk -c50) | ratio to direct | proxy CPU/req µs | fixed-rate req/s | p50 µs | p99 µs | p99.9 µs | added p99 µs (range over rounds) | generator send delay p99 µs |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+d=$(echo "${results[direct,rps]}" | median)
+range() { tr ' ' '\n' | grep -v '^$' | sort -n | sed -n '1p;$p' | paste -sd' ' | awk '{printf "%d..%d", $1, $2}'; }
 for c in "${cases[@]}"; do
   name="${c%% *}"
   rps=$(echo "${results[$name,rps]}" | median); cpu=$(echo "${results[$name,cpu]}" | median)
-  p99=$(echo "${results[$name,p99]}" | median)
-  printf "| %s | %d | %.2f | %s | %d | %d | %d | %d | %s |\n" "$name" "$rps" "$(echo "$rps / $d" | bc -l)" \
+  printf "| %s | %d | %.2f | %s | %d | %d | %d | %d | %s | %d |\n" "$name" "$rps" "$(echo "$rps / $d" | bc -l)" \
     "$([ "$name" = direct ] && echo - || printf %.1f "$(echo "$cpu / 1000" | bc -l)")" \
-    "$(echo "${results[$name,rate]}" | median)" "$(echo "${results[$name,p50]}" | median)" "$p99" \
-    "$(echo "${results[$name,p999]}" | median)" "$([ "$name" = direct ] && echo - || echo $((p99 - d99)))"
+    "$(echo "${results[$name,rate]}" | median)" "$(echo "${results[$name,p50]}" | median)" "$(echo "${results[$name,p99]}" | median)" \
+    "$(echo "${results[$name,p999]}" | median)" \
+    "$([ "$name" = direct ] && echo - || echo "$(echo "${results[$name,added]}" | median) ($(echo "${results[$name,added]}" | range))")" \
+    "$(echo "${results[$name,late]}" | median)"
 done
+echo
+echo "Added p99 by round (case minus direct, same fixed-rate run): $(for c in "${cases[@]:1}"; do printf '%s %s; ' "${c%% *}" "${results[${c%% *},added]}"; done)"
 echo
 echo "| | vmesh-proxy | HAProxy |"
 echo "| --- | ---: | ---: |"

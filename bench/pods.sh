@@ -1,7 +1,7 @@
 # Sourced by the HTTP benchmarks: two network namespaces on a veth pair (pod "client" 10.89.0.1, pod
 # "server" 10.89.0.2), never attached to this machine's network, with nginx as the origin in "server"
 # (one worker, a 1 KiB body at /1k). Sets C, S, SERVER, work (a temporary folder), pids (processes to
-# stop) and a trap that removes all of it on exit. Also: median (of numbers on stdin), generator_jvm.
+# stop) and a trap that removes all of it on exit. Also: median (of numbers on stdin), generator_jvm, realtime.
 tag="vmb$$"
 C="$tag-client"; S="$tag-server"
 work="$(mktemp -d /tmp/vmesh-bench.XXXXXX)"; chmod 755 "$work"
@@ -38,3 +38,14 @@ ip netns exec "$S" nginx -c "$work/nginx.conf" & pids+=($!)
 generator_jvm=(-XX:+UseSerialGC -Xms512m -Xmx512m -Xmn448m -XX:+AlwaysPreTouch -XX:TieredStopAtLevel=1)
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2))}'; }
+
+# Every thread of nginx (master and workers) and of the proxies started by bench/proxies.sh (if any) to SCHED_RR
+# at priority $1, or back to normal with 0: for the fixed-rate runs, whose tails otherwise measure how long a
+# woken thread waits behind other processes on this shared machine (bench/RESULTS.md, "tails2").
+realtime() {
+  local p master
+  master=$(cat "$work/nginx.pid")
+  for p in "$master" $(pgrep -P "$master") ${HAPROXY_PID:-} ${VMESH_PID:-}; do
+    if [ "$1" = 0 ]; then chrt -o -a -p 0 "$p" >/dev/null; else chrt -r -a -p "$1" "$p" >/dev/null; fi
+  done
+}

@@ -54,12 +54,16 @@ public final class TailReport implements Callable<Integer> {
   /** What the report says, in ns unless named otherwise. */
   public record Report(int requests, long p50, long p99, long p999, int pauses, double seconds, long pauseTotal,
                        long pauseMax, Map<String, Integer> byOperation, int slow, int slowInPause, int inPause,
-                       long p99WithoutPauses, int compiled, int compiledC2, int madeNotEntrant) {
+                       long p99WithoutPauses, int compiled, int compiledC2, int madeNotEntrant, long sendDelayP99,
+                       long afterSendP99) {
 
     public String text(long thresholdNanos) {
       StringBuilder b = new StringBuilder(String.format(Locale.ROOT,
           "%d requests over %.1f s; latency from the due time, µs: p50 %d  p99 %d  p99.9 %d%n",
           requests, seconds, p50 / 1000, p99 / 1000, p999 / 1000));
+      b.append(String.format(Locale.ROOT,
+          "p99 of its parts, µs: the generator's send delay (due to sent: its timer, its thread waiting for a CPU, no free connection) %d;"
+              + " sent to answered %d%n", sendDelayP99 / 1000, afterSendP99 / 1000));
       b.append(String.format(Locale.ROOT,
           "safepoints of the logged JVM in the run: %d (%.1f/s), %.2f ms in all (%.3f %% of the time), longest %d µs; by operation %s%n",
           pauses, pauses / seconds, pauseTotal / 1e6, 100.0 * pauseTotal / (seconds * 1e9), pauseMax / 1000, byOperation));
@@ -70,9 +74,10 @@ public final class TailReport implements Callable<Integer> {
       b.append(String.format(Locale.ROOT, "JIT of the logged JVM in the run: %d methods compiled (%d by C2), %d made not entrant%n",
           compiled, compiledC2, madeNotEntrant));
       b.append(String.format(Locale.ROOT,
-          "TAIL p99=%d p99nopause=%d pauses=%d pausems=%.2f pausemax=%d slow=%d slowinpause=%d inpause=%d compiled=%d c2=%d notentrant=%d%n",
+          "TAIL p99=%d p99nopause=%d pauses=%d pausems=%.2f pausemax=%d slow=%d slowinpause=%d inpause=%d compiled=%d c2=%d notentrant=%d"
+              + " late99=%d sent99=%d%n",
           p99 / 1000, p99WithoutPauses / 1000, pauses, pauseTotal / 1e6, pauseMax / 1000, slow, slowInPause, inPause,
-          compiled, compiledC2, madeNotEntrant));
+          compiled, compiledC2, madeNotEntrant, sendDelayP99 / 1000, afterSendP99 / 1000));
       return b.toString();
     }
   }
@@ -159,6 +164,8 @@ public final class TailReport implements Callable<Integer> {
     }
     long[] latency = new long[n];
     long[] withoutPauses = new long[n];
+    long[] sendDelay = new long[n];
+    long[] afterSend = new long[n];
     int slow = 0;
     int slowInPause = 0;
     int inPause = 0;
@@ -166,6 +173,8 @@ public final class TailReport implements Callable<Integer> {
       long due = times[3 * i];
       long answered = times[3 * i + 2];
       latency[i] = answered - due;
+      sendDelay[i] = times[3 * i + 1] - due;
+      afterSend[i] = answered - times[3 * i + 1];
       long overlap = 0;
       for (Pause p : pauses) {
         if (p.start() > answered) {
@@ -199,8 +208,11 @@ public final class TailReport implements Callable<Integer> {
     }
     Arrays.sort(latency);
     Arrays.sort(withoutPauses);
+    Arrays.sort(sendDelay);
+    Arrays.sort(afterSend);
     return new Report(n, at(latency, 50), at(latency, 99), at(latency, 99.9), pauses.size(), (last - first) / 1e9, pauseTotal,
-        pauseMax, byOperation, slow, slowInPause, inPause, at(withoutPauses, 99), compiled, compiledC2, madeNotEntrant);
+        pauseMax, byOperation, slow, slowInPause, inPause, at(withoutPauses, 99), compiled, compiledC2, madeNotEntrant,
+        at(sendDelay, 99), at(afterSend, 99));
   }
 
   private static long at(long[] sorted, double percentile) {

@@ -12,6 +12,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -32,11 +33,11 @@ class FixedRateLoadTest {
 
   private static final long MS = 1_000_000;
   private final CopyOnWriteArrayList<Socket> sockets = new CopyOnWriteArrayList<>();
-  private ServerSocket server;
+  private final CopyOnWriteArrayList<ServerSocket> servers = new CopyOnWriteArrayList<>();
 
   @AfterEach
   void stop() throws IOException {
-    if (server != null) {
+    for (ServerSocket server : servers) {
       server.close();
     }
     for (Socket s : sockets) {
@@ -128,16 +129,56 @@ class FixedRateLoadTest {
   }
 
   @Test
+  void interleavesSeveralTargetsInBlocksAndMeasuresEachApart() throws Exception {
+    int fast = serve(n -> "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    int slow = serve(n -> {
+      sleepNanos(5 * MS);
+      return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    });
+    InetAddress lo = InetAddress.getLoopbackAddress();
+    List<FixedRateLoad.Result> r = FixedRateLoad.run(
+        List.of(new FixedRateLoad.Target(new InetSocketAddress(lo, fast), "x", "/"), new FixedRateLoad.Target(new InetSocketAddress(lo, slow), "x", "/")),
+        1000, 1_000 * MS, 200 * MS, 10, 2_000 * MS, null);
+
+    assertThat(r).hasSize(2);
+    for (FixedRateLoad.Result t : r) {
+      assertThat(t.due()).as("a second each, in whole blocks").isEqualTo(1000);
+      assertThat(t.completed()).isEqualTo(1000);
+      assertThat(t.errors()).isZero();
+      assertThat(t.sendDelay().getTotalCount()).isEqualTo(1000);
+    }
+    // request 0 is the first target's and due at the schedule's start; blocks of 200 ms alternate from there
+    long start = Long.MAX_VALUE;
+    for (int i = 0; i < r.get(0).times().length; i += 3) {
+      start = Math.min(start, r.get(0).times()[i]);
+    }
+    for (int t = 0; t < 2; t++) {
+      long[] times = r.get(t).times();
+      for (int i = 0; i < times.length; i += 3) {
+        assertThat((times[i] - start) / (200 * MS) % 2).as("block of target %d's request due at +%d ns", t, times[i] - start).isEqualTo(t);
+      }
+    }
+    // each target's latencies are its own: every answer of the slow one took 5 ms, the fast one's median far less
+    assertThat(r.get(1).latency().getMinValue()).isGreaterThanOrEqualTo(5 * MS);
+    assertThat(r.get(0).percentileMicros(50)).isLessThan(5_000);
+    assertThat(r.get(0).report()).contains("late99=");
+  }
+
+  @Test
   void theCommandLineRefusesABadUrlOrRate() {
     CommandLine cli = new CommandLine(new FixedRateLoad());
     cli.setErr(new java.io.PrintWriter(new ByteArrayOutputStream()));
     assertThat(cli.execute("-R", "1000", "https://127.0.0.1:1/")).isEqualTo(2);
     assertThat(cli.execute("-R", "0", "http://127.0.0.1:1/")).isEqualTo(2);
+    assertThat(cli.execute("-R", "1000", "--block-ms", "0", "http://127.0.0.1:1/", "http://127.0.0.1:2/")).isEqualTo(2);
+    assertThat(cli.execute("-R", "1000", "--hdr-log", "/dev/null", "http://127.0.0.1:1/", "http://127.0.0.1:2/"))
+        .as("one HdrHistogram log holds one URL's latencies").isEqualTo(2);
   }
 
   /** A keep-alive HTTP/1.1 server on port 0; {@code answer} gets the request's number (from 0) and returns the response, or null to close. */
   private int serve(LongFunction<String> answer) throws IOException {
-    server = new ServerSocket(0, 100, InetAddress.getLoopbackAddress());
+    ServerSocket server = new ServerSocket(0, 100, InetAddress.getLoopbackAddress());
+    servers.add(server);
     AtomicLong requests = new AtomicLong();
     Thread acceptor = new Thread(() -> {
       while (!server.isClosed()) {

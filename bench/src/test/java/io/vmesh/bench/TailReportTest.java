@@ -49,10 +49,32 @@ class TailReportTest {
     // 0.5 % of the requests: over the p99; and with the pause taken out every request is back near 300 µs
     assertThat(r.p99()).isEqualTo(300_000);
     assertThat(r.p99WithoutPauses()).isEqualTo(300_000);
+    assertThat(r.sendDelayP99()).as("every request went out when due").isZero();
+    assertThat(r.afterSendP99()).isEqualTo(300_000);
     assertThat(r.compiled()).isEqualTo(2);
     assertThat(r.compiledC2()).isEqualTo(1);
     assertThat(r.madeNotEntrant()).isEqualTo(1);
     assertThat(r.text(1000_000)).contains("TAIL p99=300 ").contains("pauses=1 ").contains("slowinpause=5 ");
+  }
+
+  @Test
+  void tellsTheGeneratorsSendDelayApartFromTheTimeAfterTheSend() {
+    // 1000 requests 1 ms apart, answered 300 µs after they went out; 2 % of them went out 2 ms late
+    long[] times = new long[3000];
+    for (int i = 0; i < 1000; i++) {
+      long due = 1000 * MS + i * MS;
+      long sent = due + (i % 50 == 7 ? 2 * MS : 0);
+      times[3 * i] = due;
+      times[3 * i + 1] = sent;
+      times[3 * i + 2] = sent + 300_000;
+    }
+
+    TailReport.Report r = TailReport.report(times, List.of(), List.of(), 1000_000);
+
+    assertThat(r.p99()).isEqualTo(2_300_000);
+    assertThat(r.sendDelayP99()).isEqualTo(2 * MS);
+    assertThat(r.afterSendP99()).isEqualTo(300_000);
+    assertThat(r.text(1000_000)).contains("late99=2000 sent99=300");
   }
 
   @Test
