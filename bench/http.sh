@@ -45,7 +45,7 @@ WARM="${3:-30}"
 FIXED_SECS="${FIXED_SECS:-20}"
 PROXY_JAR="$(realpath "${VMESH_PROXY_JAR:-proxy/target/vmesh-proxy.jar}")"
 BENCH_JAR="$PWD/bench/target/vmesh-benchmarks.jar"
-for tool in wrk nginx haproxy ip curl bc; do
+for tool in wrk nginx haproxy ip curl bc chrt; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install -y wrk nginx-light haproxy curl bc)" >&2; exit 1; }
 done
 [ "$(id -u)" = 0 ] || { echo "bench: needs root (network namespaces)" >&2; exit 1; }

@@ -26,7 +26,7 @@ WARM="${2:-30}"
 PROXY_JAR="$(realpath "${VMESH_PROXY_JAR:-proxy/target/vmesh-proxy.jar}")"
 BENCH_JAR="$PWD/bench/target/vmesh-benchmarks.jar"
 THRESHOLD="${TAIL_THRESHOLD_US:-1000}"
-for tool in wrk nginx haproxy ip curl; do
+for tool in wrk nginx haproxy ip curl chrt; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install -y wrk nginx-light haproxy curl)" >&2; exit 1; }
 done
 [ "$(id -u)" = 0 ] || { echo "bench: needs root (network namespaces)" >&2; exit 1; }
