@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Predicate;
+import io.vmesh.proxy.config.AdsConfig;
 import io.vmesh.proxy.config.RuntimeConfig;
 import io.vmesh.proxy.listener.ListenerServer;
 import io.vmesh.proxy.stats.ProxyStats;
@@ -61,7 +62,7 @@ public final class ProxyServer {
     /** The default xDS token file. */
     public Settings(int concurrency, String healthAddress, int healthPort, String prometheusAddress, int prometheusPort,
                     long drainMillis) {
-      this(concurrency, healthAddress, healthPort, prometheusAddress, prometheusPort, drainMillis, XdsClient.DEFAULT_TOKEN_FILE);
+      this(concurrency, healthAddress, healthPort, prometheusAddress, prometheusPort, drainMillis, AdsConfig.DEFAULT_TOKEN_FILE);
     }
 
     /** No Prometheus endpoint, the default drain time. */

@@ -1,5 +1,6 @@
 package io.vmesh.proxy.config;
 
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 
@@ -12,6 +13,13 @@ import java.util.Optional;
  *                      endpoint's host); empty for plaintext
  */
 public record AdsConfig(String clusterName, List<Endpoint> endpoints, Optional<String> trustedCaFile, int connectTimeoutMillis) {
+
+  /**
+   * Where Kubernetes mounts the projected ServiceAccount token the injector asks for, which the xDS client
+   * sends. Here rather than in {@code XdsClient}, whose static part (gRPC, logging) {@code run}'s option
+   * default would otherwise load before the sidecar has parsed its command line.
+   */
+  public static final Path DEFAULT_TOKEN_FILE = Path.of("/var/run/secrets/tokens/vmesh-token");
 
   public record Endpoint(String host, int port) {
     @Override

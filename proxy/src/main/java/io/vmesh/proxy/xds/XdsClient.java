@@ -68,9 +68,6 @@ public final class XdsClient extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(XdsClient.class);
 
-  /** Where Kubernetes mounts the projected ServiceAccount token the injector asks for. */
-  public static final Path DEFAULT_TOKEN_FILE = Path.of("/var/run/secrets/tokens/vmesh-token");
-
   /** google.rpc.Code INVALID_ARGUMENT (its enum is not among Envoy's classes). */
   static final int INVALID_ARGUMENT = 3;
 
