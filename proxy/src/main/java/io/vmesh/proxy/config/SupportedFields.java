@@ -8,6 +8,8 @@ import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.TypeRegistry;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import io.envoyproxy.envoy.admin.v3.BootstrapConfigDump;
 import io.envoyproxy.envoy.admin.v3.ClustersConfigDump;
 import io.envoyproxy.envoy.admin.v3.EndpointsConfigDump;
@@ -232,7 +234,7 @@ public final class SupportedFields {
 
   private static TypeRegistry build() {
     TypeRegistry.Builder b = TypeRegistry.newBuilder();
-    TYPED_CONFIGS.values().forEach(m -> b.add(m.getDescriptorForType()));
+    TYPED_CONFIGS.values().forEach(m -> b.add(descriptor(m)));
     // what /config_dump packs into Any
     b.add(List.of(Listener.getDescriptor(), Cluster.getDescriptor(), BootstrapConfigDump.getDescriptor(),
         ListenersConfigDump.getDescriptor(), ClustersConfigDump.getDescriptor(), RoutesConfigDump.getDescriptor(),
@@ -263,8 +265,32 @@ public final class SupportedFields {
 
   /** The message type of a supported {@code typed_config}, or empty. */
   public static Optional<Descriptor> typedConfigType(String typeUrl) {
-    return Optional.ofNullable(TYPED_CONFIGS.get(typeUrl)).map(Message::getDescriptorForType);
+    return Optional.ofNullable(TYPED_CONFIGS.get(typeUrl)).map(SupportedFields::descriptor);
   }
+
+  /**
+   * A message's type, from the generated class's static {@code getDescriptor()} when it has one: on a generated
+   * message {@code getDescriptorForType()} first builds the class's reflective accessor table (every getter and
+   * setter looked up, a {@code Method} each, kept on the heap for good: ~6 000 of them, ~1 MiB, for a bootstrap
+   * file), which nothing here reads.
+   */
+  public static Descriptor descriptor(Message message) {
+    Descriptor d = message instanceof DynamicMessage ? null : STATIC_DESCRIPTORS.get(message.getClass());
+    return d != null ? d : message.getDescriptorForType();
+  }
+
+  private static final ClassValue<Descriptor> STATIC_DESCRIPTORS = new ClassValue<>() {
+    @Override
+    protected Descriptor computeValue(Class<?> type) {
+      try {
+        // a method handle, not Class.getMethod, which would make a Method of every public method of the class
+        return (Descriptor) MethodHandles.publicLookup()
+            .findStatic(type, "getDescriptor", MethodType.methodType(Descriptor.class)).invokeExact();
+      } catch (Throwable e) {
+        return null;
+      }
+    }
+  };
 
   /**
    * Refuses {@code message} when it sets any field outside the table, naming each such field by its path.
@@ -274,7 +300,7 @@ public final class SupportedFields {
    */
   public static void check(Message message, String path) throws ConfigException {
     List<String> problems = new ArrayList<>();
-    walk(message instanceof DynamicMessage ? message : dynamic(message.getDescriptorForType(), message.toByteString()), path, problems);
+    walk(message instanceof DynamicMessage ? message : dynamic(descriptor(message), message.toByteString()), path, problems);
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
     }
@@ -337,7 +363,7 @@ public final class SupportedFields {
     }
     ByteString value = (ByteString) any.getField(type.findFieldByNumber(Any.VALUE_FIELD_NUMBER));
     try {
-      walk(DynamicMessage.parseFrom(inner.getDescriptorForType(), value), path, problems);
+      walk(DynamicMessage.parseFrom(descriptor(inner), value), path, problems);
     } catch (InvalidProtocolBufferException e) {
       problems.add(ConfigException.at(path, "cannot decode " + url + ": " + e.getMessage()));
     }

@@ -37,6 +37,10 @@ class DefaultBootstrapTest {
         SidecarBootstrap.XDS_ADDRESS, "vmesh-operator.vmesh-system.svc:15012", SidecarBootstrap.XDS_CA_FILE, "/etc/vmesh/ca.pem",
         "INSTANCE_IP", "10.0.0.7", "POD_NAME", "web-1", "POD_NAMESPACE", "shop", "SERVICE_ACCOUNT", "web")).orElseThrow();
     SupportedFields.check(sidecar, "");
+    // nor does it read their typed_extension_protocol_options (the map builds cluster.proto's descriptors)
+    for (Bootstrap b : new Bootstrap[] {DefaultBootstrap.bootstrap(), sidecar}) {
+      assertThat(b.getStaticResources().getClustersList()).allSatisfy(c -> assertThat(c.getTypedExtensionProtocolOptionsMap()).isEmpty());
+    }
   }
 
   @Test

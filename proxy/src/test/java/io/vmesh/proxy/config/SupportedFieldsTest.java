@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.ByteString;
+import com.google.protobuf.DynamicMessage;
 import com.google.protobuf.UnknownFieldSet;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
@@ -111,5 +112,17 @@ class SupportedFieldsTest {
         "cluster 'c': fields [9999] are unknown to envoy.config.cluster.v3.Cluster");
     assertThatThrownBy(() -> SupportedFields.check(garbage, "f")).hasMessageStartingWith(
         "f.typed_config: cannot decode type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy");
+  }
+
+  @Test
+  void descriptorIsTheGeneratedTypesOwnOrTheDynamicMessages() throws Exception {
+    for (String url : SupportedFields.typedConfigTypes()) {
+      var type = SupportedFields.unpack(Any.newBuilder().setTypeUrl(url).build()).orElseThrow();
+      assertThat(SupportedFields.descriptor(type)).isSameAs(type.getDescriptorForType());
+      assertThat(SupportedFields.typedConfigType(url)).containsSame(type.getDescriptorForType());
+    }
+    assertThat(SupportedFields.descriptor(Cluster.getDefaultInstance())).isSameAs(Cluster.getDescriptor());
+    var dynamic = DynamicMessage.getDefaultInstance(Listener.getDescriptor());
+    assertThat(SupportedFields.descriptor(dynamic)).isSameAs(Listener.getDescriptor());
   }
 }
