@@ -9,7 +9,9 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 
 /**
@@ -45,6 +47,19 @@ public final class AccessLogFormat {
   }
 
   private static volatile Stamp lastStart = new Stamp(Long.MIN_VALUE, "");
+
+  /**
+   * Addresses as printed, with and without the port: a line prints up to four, the same few again and again
+   * (a connection's peer, an endpoint), and formatting one costs several objects. Emptied when it grows past
+   * {@link #ADDRESSES_KEPT} (original destinations and client ports are many).
+   */
+  private static final Map<InetSocketAddress, String> WITH_PORT = new ConcurrentHashMap<>();
+  private static final Map<InetSocketAddress, String> WITHOUT_PORT = new ConcurrentHashMap<>();
+  private static final int ADDRESSES_KEPT = 1024;
+
+  /** A line's builder, kept by each thread: a line is formatted per request, and growing a fresh one costs copies. */
+  private static final int LINE_CAPACITY = 512;
+  private static final ThreadLocal<StringBuilder> LINE = ThreadLocal.withInitial(() -> new StringBuilder(LINE_CAPACITY));
 
   // after the tables above, which parsing uses
   public static final AccessLogFormat ISTIO_DEFAULT = parse(ISTIO_DEFAULT_TEXT);
@@ -94,12 +109,18 @@ public final class AccessLogFormat {
 
   /** The line for {@code e}, without the format's trailing newline (the logger adds one). */
   public String format(Entry e) {
-    StringBuilder sb = new StringBuilder(256);
-    for (Function<Entry, String> p : parts) {
-      sb.append(p.apply(e));
+    StringBuilder sb = LINE.get();
+    sb.setLength(0);
+    for (int i = 0; i < parts.size(); i++) {
+      sb.append(parts.get(i).apply(e));
     }
     int n = sb.length();
-    return n > 0 && sb.charAt(n - 1) == '\n' ? sb.substring(0, n - 1) : sb.toString();
+    String line = n > 0 && sb.charAt(n - 1) == '\n' ? sb.substring(0, n - 1) : sb.toString();
+    if (sb.capacity() > 16 * LINE_CAPACITY) {
+      // a line with huge headers: not kept for the rest of the thread's life
+      LINE.set(new StringBuilder(LINE_CAPACITY));
+    }
+    return line;
   }
 
   static String startTime(java.time.Instant start) {
@@ -226,6 +247,19 @@ public final class AccessLogFormat {
     if (a == null) {
       return "-";
     }
+    Map<InetSocketAddress, String> cache = withPort ? WITH_PORT : WITHOUT_PORT;
+    String text = cache.get(a);
+    if (text == null) {
+      if (cache.size() >= ADDRESSES_KEPT) {
+        cache.clear();
+      }
+      text = formatAddress(a, withPort);
+      cache.put(a, text);
+    }
+    return text;
+  }
+
+  private static String formatAddress(InetSocketAddress a, boolean withPort) {
     String host = a.getAddress() == null ? a.getHostString() : NetUtil.toAddressString(a.getAddress());
     if (!withPort) {
       return host;

@@ -104,4 +104,28 @@ class AccessLogTest {
     assertThatThrownBy(() -> AccessLogFormat.parse("%START_TIME")).hasMessageContaining("unterminated");
     assertThatThrownBy(() -> AccessLogFormat.parse("%RESP(CONTENT-TYPE)%")).hasMessageContaining("X-ENVOY-UPSTREAM-SERVICE-TIME");
   }
+
+  @Test
+  void linesStayTheSameWhenAddressesAndTheBuilderAreReused() {
+    // addresses are printed from a cache and the line's builder is reused: the second and later lines must not differ
+    AccessLogFormat f = AccessLogFormat.parse("%DOWNSTREAM_REMOTE_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT% "
+        + "%DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT% %UPSTREAM_HOST% %REQ(USER-AGENT)%\n");
+    Http http = new Http("GET", "/", 200, "-", "HTTP/1.1", Map.of("user-agent", "é".repeat(5000))::get, null,
+        new InetSocketAddress("10.0.0.9", 80), null);
+    Entry v6 = new Entry(START, "l", new InetSocketAddress("fd00::2", 1), new InetSocketAddress("fd00::3", 8080), "c", 0, 0, 0,
+        Result.OK, http);
+    Entry v4 = new Entry(START, "l", new InetSocketAddress("10.0.0.1", 2), new InetSocketAddress("10.0.0.2", 8080), "c", 0, 0, 0,
+        Result.OK, new Http("GET", "/", 200, "-"));
+    String longLine = "[fd00::2]:1 fd00::2 [fd00::3]:8080 fd00::3 10.0.0.9:80 " + "é".repeat(5000);
+    for (int i = 0; i < 3; i++) {
+      assertThat(f.format(v6)).isEqualTo(longLine);
+      assertThat(f.format(v4)).isEqualTo("10.0.0.1:2 10.0.0.1 10.0.0.2:8080 10.0.0.2 - -");
+    }
+    List<String> chunks = new ArrayList<>();
+    AccessLogSink sink = new AccessLogSink("test", (b, n) -> chunks.add(new String(b, 0, n, java.nio.charset.StandardCharsets.UTF_8)));
+    sink.accept(f.format(v6));
+    sink.accept(f.format(v4));
+    sink.flush();
+    assertThat(String.join("", chunks)).isEqualTo(longLine + "\n10.0.0.1:2 10.0.0.1 10.0.0.2:8080 10.0.0.2 - -\n");
+  }
 }
