@@ -24,6 +24,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.AsciiString;
 import io.netty.util.NetUtil;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
@@ -33,6 +34,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.core.http.impl.headers.HeadersAdaptor;
 import io.vertx.core.internal.buffer.BufferInternal;
 import io.vertx.core.net.HostAndPort;
 import io.vertx.core.net.SocketAddress;
@@ -47,6 +49,7 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.HashSet;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -67,8 +70,11 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
 
   /** Envoy's default retry back-off base interval. */
   private static final long RETRY_BASE_MILLIS = 25;
-  private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection", "transfer-encoding",
-      "upgrade", "te", "trailer", "content-length", "expect");
+  private static final AsciiString[] HOP_BY_HOP = {HttpHeaderNames.CONNECTION, HttpHeaderNames.KEEP_ALIVE,
+      HttpHeaderNames.PROXY_CONNECTION, HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.UPGRADE, HttpHeaderNames.TE,
+      HttpHeaderNames.TRAILER, HttpHeaderNames.CONTENT_LENGTH, HttpHeaderNames.EXPECT};
+  private static final AsciiString HTTP2_CONVERSION = AsciiString.cached("x-http2-");
+  private static final AsciiString SERVICE_TIME = AsciiString.cached("x-envoy-upstream-service-time");
   // what goes upstream was validated when the codec decoded it, or is the proxy's own (addresses, a UUID)
   private static final DefaultHttpHeadersFactory UPSTREAM_HEADERS = DefaultHttpHeadersFactory.headersFactory().withValidation(false);
   private static final String CONNECT_FAILURE = "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
@@ -104,7 +110,8 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
   private long bytesSent;
   private InetSocketAddress upstreamHost;
   private InetSocketAddress upstreamLocal;
-  private MultiMap upstreamHeaders;
+  /** The request's headers as they go upstream, made once: every attempt and the access log read them. */
+  private HttpHeaders upstreamHeaders;
   private String upstreamServiceTime;
   /** The HTTP/1.1 upstream connection this attempt holds. */
   private Http1Upstreams.Connection connection;
@@ -207,7 +214,7 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
         .setMethod(io.vertx.core.http.HttpMethod.valueOf(request.method().name()))
         .setURI(request.uri())
         // the client request copies them, so a retry starts from these again
-        .setHeaders(upstreamHeaders);
+        .setHeaders(new HeadersAdaptor(upstreamHeaders));
     long sentAt = System.nanoTime();
     scope.upstreams().client(cluster, clusterStats, scope.http2(), target.getAddress()).request(options).onComplete(connected -> {
       if (connected.failed()) {
@@ -282,11 +289,15 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
     connection = c;
     upstreamLocal = c.channel.localAddress() instanceof InetSocketAddress local ? local : null;
     clusterStats.requests.increment();
-    HttpHeaders headers = UPSTREAM_HEADERS.newHeaders();
-    for (Map.Entry<String, String> e : upstreamHeaders) {
-      headers.add(e.getKey(), e.getValue());
+    HttpHeaders headers = upstreamHeaders;
+    boolean addHost = !headers.contains(HttpHeaderNames.HOST);
+    boolean bodyLength = streamedBody == null && (bodyBytes.length > 0 || request.headers().contains(HttpHeaderNames.CONTENT_LENGTH)
+        || HttpUtil.isTransferEncodingChunked(request));
+    if (addHost || bodyLength || streamedBody != null) {
+      // what this attempt adds stays out of the shared headers: the access log shows them as the client sent them
+      headers = headers.copy();
     }
-    if (!headers.contains(HttpHeaderNames.HOST)) {
+    if (addHost) {
       headers.set(HttpHeaderNames.HOST, NetUtil.toSocketAddressString(upstreamHost));
     }
     Channel channel = c.channel;
@@ -319,7 +330,7 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
       });
       return;
     }
-    if (bodyBytes.length > 0 || request.headers().contains(HttpHeaderNames.CONTENT_LENGTH) || HttpUtil.isTransferEncodingChunked(request)) {
+    if (bodyLength) {
       headers.set(HttpHeaderNames.CONTENT_LENGTH, bodyBytes.length);
     }
     c.hold(this, true);
@@ -387,7 +398,24 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
     forwardFlags = route.action().retry().onStatus(status) && retries > 0 ? "URX" : "-";
     HttpHeaders in = head.headers();
     trailersOnly = GrpcStatus.isGrpc(in.get(HttpHeaderNames.CONTENT_TYPE)) && in.contains(GrpcStatus.STATUS);
-    HttpResponse out = responseHead(status, trailersOnly ? null : head.status(), in, in.getAll(HttpHeaderNames.CONNECTION), attemptSentAt);
+    HttpResponse out;
+    if (trailersOnly || head instanceof HttpContent) {
+      out = responseHead(status, trailersOnly ? null : head.status(), in, in.getAll(HttpHeaderNames.CONNECTION), attemptSentAt);
+    } else {
+      // the upstream's head goes downstream itself, hop-by-hop headers taken out: no copy of the headers
+      // (the codec read what it needed from them when it decoded the head)
+      for (String named : connectionNamed(in.getAll(HttpHeaderNames.CONNECTION))) {
+        in.remove(named);
+      }
+      for (AsciiString name : HOP_BY_HOP) {
+        if (name != HttpHeaderNames.CONTENT_LENGTH) {
+          in.remove(name);
+        }
+      }
+      head.setProtocolVersion(HttpVersion.HTTP_1_1);
+      out = head;
+      headSent(status, out, false, attemptSentAt);
+    }
     closeAfter = trailersOnly ? !keepAlive : closeAfter(out, status);
     transport.write(out);
   }
@@ -576,17 +604,33 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
     return named;
   }
 
-  private MultiMap upstreamHeaders() {
+  /** Whether {@code name} is one of the hop-by-hop headers, any case. */
+  private static boolean hopByHop(CharSequence name) {
+    for (AsciiString h : HOP_BY_HOP) {
+      if (h.contentEqualsIgnoreCase(name)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static boolean named(Set<String> named, CharSequence name) {
+    return !named.isEmpty() && named.contains(name.toString().toLowerCase(Locale.ROOT));
+  }
+
+  private HttpHeaders upstreamHeaders() {
     Set<String> named = connectionNamed(request.headers().getAll(HttpHeaderNames.CONNECTION));
-    MultiMap headers = MultiMap.caseInsensitiveMultiMap();
-    for (Map.Entry<String, String> e : request.headers()) {
-      String name = e.getKey().toLowerCase(Locale.ROOT);
+    HttpHeaders headers = UPSTREAM_HEADERS.newHeaders();
+    Iterator<Map.Entry<CharSequence, CharSequence>> it = request.headers().iteratorCharSequence();
+    while (it.hasNext()) {
+      Map.Entry<CharSequence, CharSequence> e = it.next();
+      CharSequence name = e.getKey();
       // Netty's HTTP/2-to-HTTP/1 conversion adds x-http2-stream-id and x-http2-scheme: not the client's
-      boolean conversion = scope.http2() && name.startsWith("x-http2-");
+      boolean conversion = scope.http2() && AsciiString.regionMatches(name, true, 0, HTTP2_CONVERSION, 0, HTTP2_CONVERSION.length());
       // "te: trailers" is end-to-end (HTTP/2 allows it, gRPC servers require it); any other TE is hop-by-hop
-      boolean teTrailers = name.equals("te") && e.getValue().trim().equalsIgnoreCase("trailers");
-      if ((!HOP_BY_HOP.contains(name) || teTrailers) && !named.contains(name) && !conversion) {
-        headers.add(e.getKey(), e.getValue());
+      boolean teTrailers = HttpHeaderNames.TE.contentEqualsIgnoreCase(name) && e.getValue().toString().trim().equalsIgnoreCase("trailers");
+      if ((!hopByHop(name) || teTrailers) && !named(named, name) && !conversion) {
+        headers.add(name, e.getValue());
       }
     }
     String peer = NetUtil.toAddressString(scope.downstream().peer().getAddress());
@@ -611,28 +655,33 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
    */
   private HttpResponse responseHead(int code, HttpResponseStatus status, Iterable<Map.Entry<String, String>> headers,
                                     List<String> connectionHeaders, long sentAt) {
-    headersSent = true;
-    sentStatus = code;
-    recheckKeepAlive();
     Set<String> named = connectionNamed(connectionHeaders);
     HttpResponse out = status == null
         ? new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(code), Unpooled.EMPTY_BUFFER)
         : new DefaultHttpResponse(HttpVersion.HTTP_1_1, status);
     for (Map.Entry<String, String> e : headers) {
-      String name = e.getKey().toLowerCase(Locale.ROOT);
-      if ((!HOP_BY_HOP.contains(name) || name.equals("content-length")) && !named.contains(name)) {
+      String name = e.getKey();
+      if ((!hopByHop(name) || HttpHeaderNames.CONTENT_LENGTH.contentEqualsIgnoreCase(name)) && !named(named, name)) {
         out.headers().add(e.getKey(), e.getValue());
       }
     }
+    headSent(code, out, status == null, sentAt);
+    return out;
+  }
+
+  /** The response head {@code out} goes downstream now: x-envoy-upstream-service-time added; headers sent from here on. */
+  private void headSent(int code, HttpResponse out, boolean trailersOnly, long sentAt) {
+    headersSent = true;
+    sentStatus = code;
+    recheckKeepAlive();
     upstreamServiceTime = Long.toString((System.nanoTime() - sentAt) / 1_000_000);
-    out.headers().set("x-envoy-upstream-service-time", upstreamServiceTime);
-    if (status == null) {
+    out.headers().set(SERVICE_TIME, upstreamServiceTime);
+    if (trailersOnly) {
       HttpUtil.setContentLength(out, 0);
       if (!keepAlive) {
         out.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
       }
     }
-    return out;
   }
 
   /** Whether the downstream connection closes after this response: chunked where it can be, closed where the body ends with the connection. */
@@ -794,7 +843,7 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
       cluster.balancer().ended(upstreamHost);
     }
     // the headers as sent upstream (x-request-id, x-forwarded-for added), else as received
-    MultiMap sent = upstreamHeaders;
+    HttpHeaders sent = upstreamHeaders;
     scope.log(start, startNanos, clusterName, received, bytesSent, result, new AccessLog.Http(request.method().name(), request.uri(),
         status, responseFlags, scope.http2() ? "HTTP/2" : "HTTP/" + request.protocolVersion().majorVersion() + "." + request.protocolVersion().minorVersion(),
         name -> sent != null ? sent.get(name.equals(":authority") ? "host" : name) : RequestReader.header(request, name),
