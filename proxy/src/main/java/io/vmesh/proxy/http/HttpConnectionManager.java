@@ -176,7 +176,7 @@ public final class HttpConnectionManager {
     private final RequestReader reader;
     private boolean inputShutdown;
     // idle_timeout runs while no request is in flight; max_connection_duration drains the connection
-    private long idleTimer = -1;
+    private final Deadline idle = new Deadline(scope.context());
     private long durationTimer = -1;
     private boolean draining;
 
@@ -204,7 +204,7 @@ public final class HttpConnectionManager {
       socket.eventHandler(this::onEvent);
       socket.exceptionHandler(t -> socket.close());
       socket.closeHandler(v -> {
-        stopIdle();
+        idle.cancel();
         if (durationTimer >= 0) {
           scope.vertx().cancelTimer(durationTimer);
         }
@@ -261,23 +261,21 @@ public final class HttpConnectionManager {
     }
 
     private void startIdle() {
-      long idle = hcm.timeouts().idleMillis();
-      if (idle > 0 && idleTimer < 0) {
-        idleTimer = scope.context().setTimer(idle, id -> {
-          idleTimer = -1;
-          if (reader.between()) {
-            scope.stats().http(hcm.statPrefix()).idleTimeouts.increment();
-            socket.close();
-          }
-        });
+      long millis = hcm.timeouts().idleMillis();
+      if (millis > 0) {
+        idle.set(millis, this::onIdle);
+      }
+    }
+
+    private void onIdle() {
+      if (reader.between()) {
+        scope.stats().http(hcm.statPrefix()).idleTimeouts.increment();
+        socket.close();
       }
     }
 
     private void stopIdle() {
-      if (idleTimer >= 0) {
-        scope.vertx().cancelTimer(idleTimer);
-        idleTimer = -1;
-      }
+      idle.clear();
     }
 
     /** Envoy's drain at max_connection_duration: closed now if between requests, else after the response in flight. */

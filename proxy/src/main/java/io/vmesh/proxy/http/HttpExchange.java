@@ -100,7 +100,8 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
   private ClusterConfig cluster;
   private ClusterStats clusterStats;
   private int retries;
-  private long timer = -1;
+  /** The route's timeout is set (on the reader, which serves one exchange at a time). */
+  private boolean timed;
   private boolean finished;
   private boolean headersSent;
   /** the status sent downstream once the headers have gone, for the access log of a stream cut short later */
@@ -171,7 +172,8 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
     }
     long timeout = route.action().timeoutMillis();
     if (timeout > 0) {
-      timer = scope.vertx().setTimer(timeout, id -> onTimeout());
+      timed = true;
+      reader.routeTimeout(timeout, this::onTimeout);
     }
     attempt();
   }
@@ -426,9 +428,9 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
    * connection manager's {@code stream_idle_timeout} instead, as in Envoy.
    */
   private void upgraded(Http1Upstreams.Connection c, HttpResponse head) {
-    if (timer >= 0) {
-      scope.vertx().cancelTimer(timer);
-      timer = -1;
+    if (timed) {
+      timed = false;
+      reader.routeTimeoutOff();
     }
     retryOnStatus(101);
     connection = null;
@@ -734,7 +736,7 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
   }
 
   private void onTimeout() {
-    timer = -1;
+    timed = false;
     if (finished) {
       return;
     }
@@ -831,9 +833,9 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
 
   private void finish(int status, String responseFlags, Result result, boolean close) {
     finished = true;
-    if (timer >= 0) {
-      scope.vertx().cancelTimer(timer);
-      timer = -1;
+    if (timed) {
+      timed = false;
+      reader.routeTimeoutOff();
     }
     if (tunnel != null && !tunnel.upgraded()) {
       tunnel.abandon();

@@ -76,16 +76,35 @@ final class RequestReader {
   /** The body of the request in flight while it streams upstream (a route without retries); null otherwise. */
   private RequestBody streaming;
   private boolean broken;
-  // the stream's timers (stream_idle_timeout, request_timeout), from its request headers to its end
+  // the stream's timers (stream_idle_timeout, request_timeout, the route's timeout), from its request headers to its end
   private long lastActivityNanos;
-  private long streamIdleTimer = -1;
+  private final Deadline streamIdle;
   private long requestTimer = -1;
+  private final Deadline routeTimeout;
+  /** An HTTP/1.1 connection's reader, serving request after request: its deadlines are cleared between them, not cancelled. */
+  private final boolean persistent;
 
   RequestReader(HttpScope scope, Transport transport, ByteBufAllocator alloc) {
     this.scope = scope;
     this.transport = transport;
     this.tracked = new Tracked(transport);
     this.alloc = alloc;
+    this.streamIdle = new Deadline(scope.context());
+    this.routeTimeout = new Deadline(scope.context());
+    this.persistent = !scope.http2();
+  }
+
+  /** The route timeout of the exchange in flight: {@code onTimeout} runs after {@code millis} unless {@link #routeTimeoutOff()} first. */
+  void routeTimeout(long millis, Runnable onTimeout) {
+    routeTimeout.set(millis, onTimeout);
+  }
+
+  void routeTimeoutOff() {
+    if (persistent) {
+      routeTimeout.clear();
+    } else {
+      routeTimeout.cancel();
+    }
   }
 
   /** No exchange is in flight. */
@@ -172,6 +191,9 @@ final class RequestReader {
     if (current != null) {
       current.downstreamClosed();
     }
+    // nothing may keep the connection's objects reachable now
+    streamIdle.cancel();
+    routeTimeout.cancel();
   }
 
   private void releaseBody() {
@@ -299,7 +321,7 @@ final class RequestReader {
     lastActivityNanos = System.nanoTime();
     HttpTimeouts timeouts = scope.hcm().timeouts();
     if (timeouts.streamIdleMillis() > 0) {
-      streamIdleTimer = scope.context().setTimer(timeouts.streamIdleMillis(), id -> onStreamIdle());
+      streamIdle.set(timeouts.streamIdleMillis(), this::onStreamIdle);
     }
     if (timeouts.requestMillis() > 0) {
       requestTimer = scope.context().setTimer(timeouts.requestMillis(), id -> onRequestTimeout());
@@ -307,9 +329,12 @@ final class RequestReader {
   }
 
   private void stopTimers() {
-    cancelTimer(streamIdleTimer);
+    if (persistent) {
+      streamIdle.clear();
+    } else {
+      streamIdle.cancel();
+    }
     cancelTimer(requestTimer);
-    streamIdleTimer = -1;
     requestTimer = -1;
   }
 
@@ -321,11 +346,10 @@ final class RequestReader {
 
   /** One timer per stream, moved on when it fires early rather than reset at every byte. */
   private void onStreamIdle() {
-    streamIdleTimer = -1;
     long idleMillis = (System.nanoTime() - lastActivityNanos) / 1_000_000;
     long left = scope.hcm().timeouts().streamIdleMillis() - idleMillis;
     if (left > 0) {
-      streamIdleTimer = scope.context().setTimer(left, id -> onStreamIdle());
+      streamIdle.set(left, this::onStreamIdle);
       return;
     }
     scope.stats().http(scope.hcm().statPrefix()).streamIdleTimeouts.increment();

@@ -140,6 +140,25 @@ class HttpTimeoutsTest {
   }
 
   @Test
+  void requestsCloserThanTheTimeoutsKeepAConnectionOpenAndALaterStallStillTimesOut() throws Exception {
+    // the idle and stream idle timers are moved on from request to request rather than set anew: neither may
+    // fire for an earlier request, and both must still fire for the one that stalls
+    long before = stat("http.idle.downstream_rq_idle_timeout");
+    try (RawHttp c = new RawHttp(idle)) {
+      for (int i = 0; i < 6; i++) {
+        assertThat(c.send(RawHttp.request("GET", "x", "/again/" + i)).text()).isEqualTo("ok /again/" + i);
+        Thread.sleep(200);
+      }
+      c.write(RawHttp.request("POST", "x", "/body", "Content-Length: 10") + "abc");
+      RawHttp.Response r = c.read();
+      assertThat(r.status()).isEqualTo(408);
+      assertThat(r.text()).isEqualTo("stream timeout");
+      assertThat(c.closedByServer()).isTrue();
+    }
+    assertThat(stat("http.idle.downstream_rq_idle_timeout")).isGreaterThan(before);
+  }
+
+  @Test
   void aRequestWhoseBodyStopsGets408StreamTimeout() throws Exception {
     long before = stat("http.idle.downstream_rq_idle_timeout");
     try (RawHttp c = new RawHttp(idle)) {
