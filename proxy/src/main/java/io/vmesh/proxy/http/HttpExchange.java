@@ -847,10 +847,22 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
     // the headers as sent upstream (x-request-id, x-forwarded-for added), else as received
     HttpHeaders sent = upstreamHeaders;
     scope.log(start, startNanos, clusterName, received, bytesSent, result, new AccessLog.Http(request.method().name(), request.uri(),
-        status, responseFlags, scope.http2() ? "HTTP/2" : "HTTP/" + request.protocolVersion().majorVersion() + "." + request.protocolVersion().minorVersion(),
+        status, responseFlags, protocol(),
         name -> sent != null ? sent.get(name.equals(":authority") ? "host" : name) : RequestReader.header(request, name),
         upstreamServiceTime, upstreamHost, upstreamLocal));
     reader.exchangeDone(this, close);
+  }
+
+  /** The request's protocol as the access log prints it; the common ones without building a string. */
+  private String protocol() {
+    HttpVersion v = request.protocolVersion();
+    if (scope.http2()) {
+      return "HTTP/2";
+    }
+    if (v == HttpVersion.HTTP_1_1) {
+      return "HTTP/1.1";
+    }
+    return v == HttpVersion.HTTP_1_0 ? "HTTP/1.0" : "HTTP/" + v.majorVersion() + "." + v.minorVersion();
   }
 
   /** The response body, written downstream as HTTP content with the transport's backpressure, then its trailers. */

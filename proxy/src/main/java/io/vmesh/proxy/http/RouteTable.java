@@ -27,7 +27,17 @@ public final class RouteTable {
     }
 
     boolean matches(String pathAndQuery, Function<String, String> header) {
-      return path.matches(pathAndQuery) && headers.stream().allMatch(h -> h.matches(header.apply(h.name())));
+      if (!path.matches(pathAndQuery)) {
+        return false;
+      }
+      // loops, not streams: this runs for every request
+      for (int i = 0; i < headers.size(); i++) {
+        HeaderMatch h = headers.get(i);
+        if (!h.matches(header.apply(h.name()))) {
+          return false;
+        }
+      }
+      return true;
     }
   }
 
@@ -198,6 +208,16 @@ public final class RouteTable {
    * @param header a request header's value by lower-case name (several values joined by ","), null when absent
    */
   public Optional<Route> route(String host, String pathAndQuery, Function<String, String> header) {
-    return virtualHost(host).flatMap(vh -> vh.routes().stream().filter(r -> r.matches(pathAndQuery, header)).findFirst());
+    Optional<VirtualHost> vh = virtualHost(host);
+    if (vh.isEmpty()) {
+      return Optional.empty();
+    }
+    List<Route> routes = vh.get().routes();
+    for (int i = 0; i < routes.size(); i++) {
+      if (routes.get(i).matches(pathAndQuery, header)) {
+        return Optional.of(routes.get(i));
+      }
+    }
+    return Optional.empty();
   }
 }
