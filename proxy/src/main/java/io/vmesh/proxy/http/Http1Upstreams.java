@@ -74,6 +74,11 @@ final class Http1Upstreams {
   private final VertxInternal vertx;
   // only touched on the owning event loop
   private final Map<Key, Pool> pools = new HashMap<>();
+  // the pool of the last acquire: requests come in runs to the same cluster and endpoint, and building and
+  // hashing a key per request costs more than comparing two references
+  private ClusterConfig lastCluster;
+  private InetSocketAddress lastTarget;
+  private Pool lastPool;
 
   Http1Upstreams(VertxInternal vertx) {
     this.vertx = vertx;
@@ -84,6 +89,11 @@ final class Http1Upstreams {
    * else a new one, else the first to come back once the endpoint has its maximum.
    */
   void acquire(ClusterConfig cluster, ClusterStats stats, InetSocketAddress target, EventLoop loop, boolean fresh, Waiter waiter) {
+    Pool last = lastPool;
+    if (last != null && cluster == lastCluster && target == lastTarget) {
+      last.acquire(fresh, waiter);
+      return;
+    }
     String source = cluster.sourceAddressFor(target.getAddress()).orElse(null);
     Key key = new Key(cluster.name(), cluster.connectTimeoutMillis(), source, target, cluster.httpProtocol().idleMillis(),
         cluster.httpProtocol().maxRequestsPerConnection());
@@ -92,6 +102,9 @@ final class Http1Upstreams {
       pool = new Pool(key, stats, loop);
       pools.put(key, pool);
     }
+    lastCluster = cluster;
+    lastTarget = target;
+    lastPool = pool;
     pool.acquire(fresh, waiter);
   }
 
@@ -99,6 +112,7 @@ final class Http1Upstreams {
     List<Channel> open = new ArrayList<>();
     pools.values().forEach(p -> p.idle.forEach(c -> open.add(c.channel)));
     pools.clear();
+    lastPool = null;
     open.forEach(Channel::close);
   }
 
@@ -226,6 +240,9 @@ final class Http1Upstreams {
         connect(w);
       } else if (open == 0) {
         pools.remove(key, this);
+        if (lastPool == this) {
+          lastPool = null;
+        }
       }
     }
   }

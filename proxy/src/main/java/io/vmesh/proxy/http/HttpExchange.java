@@ -86,7 +86,6 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
   private final RequestReader reader;
   private final RequestReader.Transport transport;
   private final HttpRequest request;
-  private final Buffer requestBody;
   // the same bytes for HTTP/1.1 upstreams: wrapped afresh at each attempt, so a retry resends them
   private final byte[] bodyBytes;
   private final RequestBody streamedBody;
@@ -136,7 +135,6 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
     this.reader = reader;
     this.transport = transport;
     this.request = request;
-    this.requestBody = body == null ? null : Buffer.buffer(body);
     this.bodyBytes = body;
     this.streamedBody = streamedBody;
     this.keepAlive = keepAlive;
@@ -250,11 +248,11 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
           upstream.setChunked(true);
         }
         response = upstream.send(streamedBody);
-      } else if (requestBody.length() == 0 && !request.headers().contains(HttpHeaderNames.CONTENT_LENGTH)
+      } else if (bodyBytes.length == 0 && !request.headers().contains(HttpHeaderNames.CONTENT_LENGTH)
           && !HttpUtil.isTransferEncodingChunked(request)) {
         response = upstream.send();
       } else {
-        response = upstream.send(requestBody);
+        response = upstream.send(Buffer.buffer(bodyBytes));
       }
       response.onComplete(ar -> onResponse(ar, sentAt));
     });
@@ -295,7 +293,7 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
     boolean addHost = !headers.contains(HttpHeaderNames.HOST);
     boolean bodyLength = streamedBody == null && (bodyBytes.length > 0 || request.headers().contains(HttpHeaderNames.CONTENT_LENGTH)
         || HttpUtil.isTransferEncodingChunked(request));
-    if (addHost || bodyLength || streamedBody != null) {
+    if (addHost || bodyLength || streamedBody != null || tunnel != null) {
       // what this attempt adds stays out of the shared headers: the access log shows them as the client sent them
       headers = headers.copy();
     }
@@ -840,7 +838,7 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
     if (tunnel != null && !tunnel.upgraded()) {
       tunnel.abandon();
     }
-    long received = tunnel != null ? tunnel.bytesReceived() : streamedBody != null ? streamedBody.bytes() : requestBody.length();
+    long received = tunnel != null ? tunnel.bytesReceived() : streamedBody != null ? streamedBody.bytes() : bodyBytes.length;
     if (upstreamHost != null) {
       cluster.balancer().ended(upstreamHost);
     }
