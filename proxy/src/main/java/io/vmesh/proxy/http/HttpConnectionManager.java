@@ -22,6 +22,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.impl.ShutdownEvent;
+import io.vertx.core.net.impl.VertxConnection;
 import io.vmesh.proxy.accesslog.AccessLog;
 import io.vmesh.proxy.config.RuntimeConfig;
 import io.vmesh.proxy.listener.HttpInspector;
@@ -238,6 +239,16 @@ public final class HttpConnectionManager {
     @Override
     public Future<Void> write(HttpObject message) {
       return socket.writeMessage(message);
+    }
+
+    @Override
+    public void send(HttpObject message) {
+      if (socket instanceof VertxConnection connection) {
+        // through Vert.x's outbound queue like writeMessage (same order, same backpressure), without its promises
+        connection.writeToChannel(message);
+      } else {
+        socket.writeMessage(message);
+      }
     }
 
     @Override

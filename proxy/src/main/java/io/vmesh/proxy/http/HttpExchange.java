@@ -417,7 +417,7 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
       headSent(status, out, false, attemptSentAt);
     }
     closeAfter = trailersOnly ? !keepAlive : closeAfter(out, status);
-    transport.write(out);
+    transport.send(out);
   }
 
   /**
@@ -633,7 +633,7 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
         headers.add(name, e.getValue());
       }
     }
-    String peer = NetUtil.toAddressString(scope.downstream().peer().getAddress());
+    String peer = scope.peerAddress();
     String forwarded = request.headers().get("x-forwarded-for");
     headers.set("x-forwarded-for", forwarded == null ? peer : forwarded + ", " + peer);
     if (!headers.contains("x-forwarded-proto")) {

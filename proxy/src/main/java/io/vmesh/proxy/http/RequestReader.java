@@ -39,6 +39,11 @@ final class RequestReader {
 
     Future<Void> write(HttpObject message);
 
+    /** Writes without a future to tell when it is written, for a caller that does not ask: a failure shows as the connection closing. */
+    default void send(HttpObject message) {
+      write(message);
+    }
+
     boolean writeQueueFull();
 
     void drainHandler(Handler<Void> handler);
@@ -398,6 +403,12 @@ final class RequestReader {
     public Future<Void> write(HttpObject message) {
       lastActivityNanos = System.nanoTime();
       return inner.write(message);
+    }
+
+    @Override
+    public void send(HttpObject message) {
+      lastActivityNanos = System.nanoTime();
+      inner.send(message);
     }
 
     @Override
