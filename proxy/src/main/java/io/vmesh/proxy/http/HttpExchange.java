@@ -404,8 +404,11 @@ final class HttpExchange implements Http1Upstreams.Exchange, Http1Upstreams.Wait
     } else {
       // the upstream's head goes downstream itself, hop-by-hop headers taken out: no copy of the headers
       // (the codec read what it needed from them when it decoded the head)
-      for (String named : connectionNamed(in.getAll(HttpHeaderNames.CONNECTION))) {
-        in.remove(named);
+      // removal ignores case: the named headers need no set of lower-cased names here
+      for (String connection : in.getAll(HttpHeaderNames.CONNECTION)) {
+        for (String named : connection.split(",")) {
+          in.remove(named.trim());
+        }
       }
       for (AsciiString name : HOP_BY_HOP) {
         if (name != HttpHeaderNames.CONTENT_LENGTH) {
